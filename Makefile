@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+# pfnscope: build BPF objects, skeletons, and the two binaries (dynamic + fully static).
+# Quiet by default, `make V=1` prints full commands.
+
+BUILD      := build
+OBJ        := $(BUILD)/obj
+BPFOUT     := $(BUILD)/bpf
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+CC         ?= cc
+ARCH       := x86
+VMLINUX    := vmlinux/$(ARCH)/vmlinux.h
+VERSION    := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BPFOUT)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BPFOUT)/%.skel.h,$(BPF_SRCS))
+APP_SRCS   := $(wildcard src/*.c)
+APP_OBJS   := $(patsubst src/%.c,$(OBJ)/%.o,$(APP_SRCS))
+APP_SOBJS  := $(patsubst src/%.c,$(OBJ)/static/%.o,$(APP_SRCS))
+
+WARN       := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+CFLAGS     ?= -O2 -g
+CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BPFOUT) \
+              -DPFNSCOPE_VERSION='"$(VERSION)"'
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
+              -Iinclude -Ibpf -Ivmlinux/$(ARCH)
+LIBS       := -lbpf -lelf -lz -ljson-c
+STATIC_LIBS:= -Wl,--start-group -lbpf -lelf -lz -ljson-c -Wl,--end-group
+
+.PHONY: all clean deps run test unit-test host-test lab-test demo vmlinux bench fuzz
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(BUILD)/pfnscope $(BUILD)/pfnscope-static
+
+$(BPFOUT) $(OBJ) $(OBJ)/static:
+	$(Q)mkdir -p $@
+
+$(BPFOUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) $(wildcard include/*.h) $(VMLINUX) | $(BPFOUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(BPFOUT)/%.skel.h: $(BPFOUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(OBJ)/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) $(SKELS) | $(OBJ)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OBJ)/static/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) $(SKELS) | $(OBJ)/static
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -DPFNSCOPE_STATIC -c $< -o $@
+
+$(BUILD)/pfnscope: $(APP_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+
+$(BUILD)/pfnscope-static: $(APP_SOBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) -static $^ $(STATIC_LIBS) -o $@
+
+# vmlinux.h is committed; regenerate it from the running kernel's BTF.
+vmlinux:
+	$(call msg,GEN,$(VMLINUX))
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX)
+
+deps:
+	$(Q)tests/deps.sh
+
+run: deps all workloads
+	$(Q)$(BUILD)/pfnscope check -- $(BUILD)/workloads/demo
+
+-include tests/lab.mk
+-include tests/tests.mk
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Per-VMA rows (map `vmas`) and per-process rows (map `procs`), shared by the fault, zap, gup
+ * and rss programs. Only identity capture happens here; naming and classification are done in
+ * userspace (src/vmas.c). */
+#ifndef PFNSCOPE_VMA_BPF_H
+#define PFNSCOPE_VMA_BPF_H
+
+#include "vma.h"
+#include "common.bpf.h"
+
+/* Address of special_mapping_name() (mm/mmap.c), from /proc/kallsyms: the ->name callback of
+ * every _install_special_mapping() VMA ([vdso], [vvar], [uprobes]...). 0 if unresolved. */
+const volatile __u64 special_mapping_name_fn = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);	/* resized by the loader (--max-vmas) */
+	__type(key, struct vma_key);
+	__type(value, struct vma_val);
+} vmas SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct proc_val);
+} procs SEC(".maps");
+
+/* Scratch for building a vma_val: too large for comfort on the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vma_val);
+} vma_scratch SEC(".maps");
+
+static __always_inline struct proc_val *proc_get(__u32 tgid)
+{
+	static const struct proc_val zero;
+	struct proc_val *p = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (p)
+		return p;
+	if (bpf_map_update_elem(&procs, &tgid, &zero, BPF_NOEXIST) == -E2BIG) {
+		count_drop(DROP_PROC_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&procs, &tgid);
+}
+
+static __always_inline void vma_fill_name(struct vma_val *v, struct vm_area_struct *vma)
+{
+	struct file *file = BPF_CORE_READ(vma, vm_file);
+	struct mm_struct *mm;
+
+	if (file) {
+		struct inode *inode = BPF_CORE_READ(file, f_inode);
+
+		v->kind = VMA_KIND_FILE;
+		v->ino = BPF_CORE_READ(inode, i_ino);
+		v->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		bpf_probe_read_kernel_str(v->name, sizeof(v->name),
+					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+		return;
+	}
+	/* special_mapping_name() returns ((struct vm_special_mapping *)vm_private_data)->name */
+	if (special_mapping_name_fn &&
+	    (__u64)BPF_CORE_READ(vma, vm_ops, name) == special_mapping_name_fn) {
+		struct vm_special_mapping *sm = BPF_CORE_READ(vma, vm_private_data);
+
+		v->kind = VMA_KIND_SPECIAL;
+		bpf_probe_read_kernel_str(v->name, sizeof(v->name), BPF_CORE_READ(sm, name));
+		return;
+	}
+	/* the same tests show_map_vma() (fs/proc/task_mmu.c) uses for [heap] and [stack] */
+	mm = BPF_CORE_READ(vma, vm_mm);
+	if (v->vm_start <= BPF_CORE_READ(mm, brk) && v->vm_end >= BPF_CORE_READ(mm, start_brk))
+		v->kind = VMA_KIND_HEAP;
+	else if (v->vm_start <= BPF_CORE_READ(mm, start_stack) &&
+		 v->vm_end >= BPF_CORE_READ(mm, start_stack))
+		v->kind = VMA_KIND_STACK;
+	else
+		v->kind = VMA_KIND_ANON;
+}
+
+/* The row of @vma as seen by the current task; created (identity captured) on first sight. */
+static __always_inline struct vma_val *vma_get(struct vm_area_struct *vma, __u32 tgid)
+{
+	struct vma_key key = {
+		.tgid = tgid,
+		.vm_start = BPF_CORE_READ(vma, vm_start),
+		.vma_cookie = (__u64)vma,
+	};
+	struct vma_val *v = bpf_map_lookup_elem(&vmas, &key);
+	struct task_struct *task;
+	__u32 zero = 0;
+
+	if (v) {
+		v->vm_end = BPF_CORE_READ(vma, vm_end);
+		v->vm_flags = BPF_CORE_READ(vma, vm_flags);
+		return v;
+	}
+	v = bpf_map_lookup_elem(&vma_scratch, &zero);
+	if (!v)
+		return NULL;
+	__builtin_memset(v, 0, sizeof(*v));
+	v->vm_start = key.vm_start;
+	v->vm_end = BPF_CORE_READ(vma, vm_end);
+	v->vm_flags = BPF_CORE_READ(vma, vm_flags);
+	v->vm_pgoff = BPF_CORE_READ(vma, vm_pgoff);
+	v->vm_ops = (__u64)BPF_CORE_READ(vma, vm_ops);
+	if (v->vm_ops)
+		v->fault_fn = (__u64)BPF_CORE_READ(vma, vm_ops, fault);
+	task = bpf_get_current_task_btf();
+	v->remote = BPF_CORE_READ(vma, vm_mm) != task->mm;
+	bpf_get_current_comm(v->comm, sizeof(v->comm));
+	vma_fill_name(v, vma);
+	if (bpf_map_update_elem(&vmas, &key, v, BPF_NOEXIST) == -E2BIG) {
+		count_drop(DROP_VMA_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&vmas, &key);
+}
+
+#endif /* PFNSCOPE_VMA_BPF_H */

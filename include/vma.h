@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Per-VMA identity and counters, written by bpf/fault.bpf.c and read by src/vmas.c. */
+#ifndef PFNSCOPE_VMA_H
+#define PFNSCOPE_VMA_H
+
+#include "pfnscope.h"
+
+/*
+ * A VMA is identified by the tgid that touched it, its start and a kernel cookie (the
+ * vm_area_struct address, never printed): a split or mremap gives new rows instead of mixing
+ * counts, and a reused pid cannot collide with an old VMA unless the slab object and the range
+ * are both reused. vma_cookie == 0 is the per-process [unattributed] row.
+ */
+struct vma_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 vm_start;
+	__u64 vma_cookie;
+};
+
+/* Where the VMA's name comes from (what /proc/PID/maps would print). */
+enum vma_kind {
+	VMA_KIND_ANON,		/* no file, no special name */
+	VMA_KIND_FILE,		/* name = dentry name of vm_file */
+	VMA_KIND_SPECIAL,	/* name = vm_special_mapping name ([vdso], [vvar], ...) */
+	VMA_KIND_HEAP,
+	VMA_KIND_STACK,
+	VMA_KIND_UNATTRIBUTED,	/* faults whose VMA could not be looked up */
+};
+
+/* Identity captured when pfnscope first sees a VMA; vm_end/vm_flags refreshed on each fault. */
+struct vma_val {
+	__u64 vm_start;
+	__u64 vm_end;
+	__u64 vm_flags;
+	__u64 vm_pgoff;
+	__u64 vm_ops;		/* kernel address, symbolised in userspace, never printed */
+	__u64 fault_fn;		/* vm_ops->fault */
+	__u64 ino;
+	__u32 dev;
+	__u32 kind;		/* enum vma_kind */
+	__u32 remote;		/* touched by a task of another mm (GUP on a foreign VMA) */
+	__u32 _pad;
+	char name[PFNSCOPE_NAME_LEN];
+	char comm[PFNSCOPE_COMM_LEN];
+	/* counters */
+	__u64 faults;		/* completed faults: minflt+majflt semantics */
+	__u64 faults_major;
+	__u64 faults_gup;	/* handle_mm_fault() with regs == NULL (get_user_pages) */
+	__u64 faults_retry;	/* VM_FAULT_RETRY: retried, counted once when it completes */
+	__u64 faults_error;	/* VM_FAULT_ERROR: not counted in minflt/majflt */
+};
+
+#endif /* PFNSCOPE_VMA_H */

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pfnscope check -- CMD: attach, fork, exec, follow the children, and report per VMA when the
+ * command exits. The child is traced from its first instruction: the fork tracepoint adds it
+ * to the filter while the loader's follow_next_fork flag is set, before the child can run.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "pfnscope.h"
+#include "options.h"
+#include "fault.h"
+#include "ksyms.h"
+#include "report.h"
+
+enum { OPT_JSON = 0x100, OPT_FAIL_ON, OPT_BACKEND, OPT_MAX_VMAS };
+
+static struct check_args {
+	const char *json;
+	enum severity fail_on;
+	enum backend backend;
+	unsigned long max_vmas;
+	char **cmd;
+} args;
+
+static const char doc[] =
+	"Run COMMAND under pfnscope and report what the page-fault machinery did with each VMA.\n"
+	"\n"
+	"USAGE: pfnscope check [OPTIONS] -- COMMAND [ARGS...]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    pfnscope check -- ./driver-test          # per-VMA table when it exits\n"
+	"    pfnscope check --json out.json -- ./t    # also write the JSON document\n"
+	"    pfnscope check --json - -- ./t           # JSON on stdout, table on stderr\n"
+	"    pfnscope check --backend kprobe -- ./t   # force kprobes instead of fentry\n"
+	"\n"
+	"Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage error, "
+	"3 environment error (not root, no BTF, nothing could attach).";
+
+static const struct argp_option options[] = {
+	{ "json", OPT_JSON, "FILE", 0, "Write the JSON report to FILE ('-' for stdout)" },
+	{ "fail-on", OPT_FAIL_ON, "SEVERITY", 0,
+	  "Exit 1 if a finding is at least SEVERITY: info, warning, error (default), none" },
+	{ "backend", OPT_BACKEND, "MECH", 0,
+	  "Force function hooks to one mechanism: fentry, kprobe or tracepoint (default: auto)" },
+	{ "max-vmas", OPT_MAX_VMAS, "N", 0, "Size of the in-kernel VMA table (default 65536)" },
+	{},
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	char *end;
+
+	switch (key) {
+	case OPT_JSON:
+		args.json = arg;
+		break;
+	case OPT_FAIL_ON:
+		if (parse_severity(arg, &args.fail_on))
+			argp_error(state, "--fail-on: unknown severity '%s' (info, warning, error, none)",
+				   arg);
+		break;
+	case OPT_BACKEND:
+		if (parse_backend(arg, &args.backend))
+			argp_error(state, "--backend: unknown mechanism '%s' (auto, fentry, kprobe, tracepoint)",
+				   arg);
+		break;
+	case OPT_MAX_VMAS:
+		errno = 0;
+		args.max_vmas = strtoul(arg, &end, 0);
+		if (errno || *end || args.max_vmas < 16 || args.max_vmas > (1UL << 24))
+			argp_error(state, "--max-vmas: '%s' is not a number in 16..16777216", arg);
+		break;
+	case ARGP_KEY_ARG:
+		/* the first non-option starts COMMAND: everything after it is its own */
+		args.cmd = &state->argv[state->next - 1];
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (!args.cmd)
+			argp_error(state, "no COMMAND given (pfnscope check -- COMMAND [ARGS...])");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp_child children[] = { { &common_argp, 0, "Common options:", 1 }, {} };
+static const struct argp argp = { options, parse_opt, NULL, doc, children };
+
+/* minflt and majflt from /proc/PID/stat (fields 10 and 12). Works on a zombie: the counters
+ * live in the task and signal structs until the process is reaped. */
+static int read_stat_faults(pid_t pid, long *minflt, long *majflt)
+{
+	char path[64], buf[1024], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %ld %*u %ld", minflt, majflt) != 2)
+		return -EINVAL;
+	return 0;
+}
+
+struct zombie_stat {
+	pid_t pid;
+	long minflt, majflt;
+};
+
+static void join_cmdline(char **cmd, char *buf, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (; *cmd && len < n; cmd++)
+		len += snprintf(buf + len, n - len, "%s%s", len ? " " : "", *cmd);
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct zombie_stat *zs = NULL;
+	size_t nzs = 0, zcap = 0;
+	struct fault_opts fo = { .filter_tgids = true };
+	struct collect_maps maps;
+	struct report rep = { .command = "check" };
+	struct fault_ctx fc;
+	struct output out = {};
+	struct timespec t0, t1;
+	struct ksyms *ks = NULL;
+	struct utsname uts;
+	static struct plan plan;
+	int ret = EXIT_ENV, err;
+	pid_t child;
+
+	args.fail_on = SEV_ERROR;
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, NULL))
+		return EXIT_USAGE;
+	if (!have_bpf_privileges())
+		return EXIT_ENV;
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		pr_err("the kernel has no BTF (/sys/kernel/btf/vmlinux): pfnscope needs CONFIG_DEBUG_INFO_BTF=y");
+		return EXIT_ENV;
+	}
+	if (args.json) {
+		err = output_open(&out, args.json);
+		if (err) {
+			pr_err("cannot create %s: %s", args.json, strerror(-err));
+			return EXIT_USAGE;
+		}
+	}
+	libbpf_print_setup();
+	ks = ksyms_load();
+	if (!ks || ks->all_zero)
+		pr_warn("kernel symbols unavailable (kptr_restrict?): handlers print as '?'; "
+			"sudo sysctl kernel.kptr_restrict=0");
+
+	plan_probe(&plan, args.backend);
+	fo.max_vmas = args.max_vmas;
+	if (fault_start(&fc, &plan, ks, &fo))
+		goto out_abort;
+	if (!plan_hook_active(&plan, HOOK_FAULT_COUNT)) {
+		pr_err("no mechanism could attach the fault-count hook (pfnscope probe says why)");
+		goto out_stop;
+	}
+	if (!plan_hook_active(&plan, HOOK_TASK_FORK))
+		pr_warn("children of the command will not be followed (task-fork hook not attached)");
+	for (int h = 0; h < HOOK__MAX; h++)
+		if (plan.hooks[h].status == HOOK_PLANNED)
+			plan.hooks[h].status = HOOK_NOT_BUILT;
+	for (int h = 0; h < HOOK__MAX; h++)
+		if (plan.hooks[h].status == HOOK_ATTACH_FAILED)
+			pr_warn("hook %s failed to attach: %s", plan.hooks[h].def->name,
+				plan.hooks[h].error);
+
+	/* orphaned grandchildren are re-parented to us: their zombies are read and reaped here */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	uname(&uts);
+	snprintf(rep.kernel, sizeof(rep.kernel), "%s", uts.release);
+	join_cmdline(args.cmd, rep.argv, sizeof(rep.argv));
+	rep.started = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+
+	fflush(NULL);
+	fault_follow_next_fork(&fc, true);
+	child = fork();
+	if (child < 0) {
+		pr_err("fork: %s", strerror(errno));
+		goto out_stop;
+	}
+	if (child == 0) {
+		execvp(args.cmd[0], args.cmd);
+		fprintf(stderr, "pfnscope: cannot run %s: %s\n", args.cmd[0], strerror(errno));
+		_exit(127);
+	}
+	fault_follow_next_fork(&fc, false);
+	if (!plan_hook_active(&plan, HOOK_TASK_FORK))
+		fault_trace_pid(&fc, child);	/* best effort: faults before this are missed */
+	signal(SIGINT, SIG_IGN);	/* ^C goes to the command; we report when it is gone */
+
+	for (;;) {
+		siginfo_t si = {};
+		pid_t pid;
+
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT)) {
+			if (errno == EINTR)
+				continue;
+			break;	/* ECHILD: the command and every orphan are gone */
+		}
+		pid = si.si_pid;
+		if (nzs == zcap) {
+			zcap = zcap ? zcap * 2 : 16;
+			zs = realloc(zs, zcap * sizeof(*zs));
+			if (!zs) {
+				pr_err("out of memory");
+				goto out_stop;
+			}
+		}
+		zs[nzs].pid = pid;
+		if (read_stat_faults(pid, &zs[nzs].minflt, &zs[nzs].majflt))
+			zs[nzs].minflt = zs[nzs].majflt = -1;
+		nzs++;
+		waitpid(pid, NULL, 0);
+	}
+	signal(SIGINT, SIG_DFL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	rep.duration_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+
+	rep.plan = &plan;
+	fault_maps(&fc, &maps);
+	err = collect_report(&maps, ks, &rep);
+	if (err) {
+		pr_err("cannot read the BPF maps: %s", strerror(-err));
+		ret = EXIT_INTERNAL;
+		goto out_stop;
+	}
+	for (size_t i = 0; i < rep.nr_procs; i++)
+		for (size_t z = 0; z < nzs; z++)
+			if (zs[z].pid == (pid_t)rep.procs[i].pid) {
+				rep.procs[i].stat_minflt = zs[z].minflt;
+				rep.procs[i].stat_majflt = zs[z].majflt;
+			}
+
+	report_print_table(&rep, out.f == stdout ? stderr : stdout);
+	if (out.f) {
+		if (report_write_json(&rep, out.f) || (err = output_commit(&out))) {
+			pr_err("cannot write %s: %s", args.json, strerror(err ? -err : errno));
+			ret = EXIT_ENV;
+			goto out_stop;
+		}
+	}
+	ret = EXIT_CLEAN;	/* findings arrive with the fault-path rules */
+out_stop:
+	fault_stop(&fc);
+out_abort:
+	if (ret != EXIT_CLEAN)
+		output_abort(&out);
+	report_free(&rep);
+	ksyms_free(ks);
+	free(zs);
+	return ret;
+}

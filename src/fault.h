@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Loader of bpf/fault.bpf.c: process bookkeeping and fault counting. */
+#ifndef PFNSCOPE_FAULT_H
+#define PFNSCOPE_FAULT_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "planner.h"
+#include "collect.h"
+
+struct fault_bpf;
+struct ksyms;
+
+struct fault_opts {
+	bool filter_tgids;	/* follow only tgids put in `traced` */
+	__u32 max_vmas;		/* 0: default */
+};
+
+struct fault_ctx {
+	struct fault_bpf *skel;
+	struct bpf_link *links[HOOK__MAX * 2];
+	unsigned int mask;	/* hooks this object serves */
+};
+
+/* Open, configure from @plan, load, attach. Returns 0 if loaded (some hooks may have failed
+ * to attach: see plan), -errno otherwise. */
+int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
+		const struct fault_opts *o);
+void fault_stop(struct fault_ctx *fc);
+void fault_follow_next_fork(struct fault_ctx *fc, bool on);
+int fault_trace_pid(struct fault_ctx *fc, __u32 tgid);
+void fault_maps(const struct fault_ctx *fc, struct collect_maps *m);
+
+#endif /* PFNSCOPE_FAULT_H */

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The logical hooks and, for each, the mechanisms that can serve it, best first. Facts behind
+ * each choice are in docs/kernel-notes.md; the ones a reader needs here are in the comments.
+ */
+#include "planner.h"
+
+#define FN_LIMITS_NONE NULL
+
+const struct hook_def hook_defs[HOOK__MAX] = {
+	[HOOK_TASK_FORK] = {
+		.name = "task-fork",
+		.what = "follow the children of traced processes",
+		.lost = "children of the traced command are not followed",
+		.cand = {
+			{ MECH_TP_BTF, "sched:sched_process_fork", { "task_fork" } },
+		},
+	},
+	[HOOK_TASK_EXIT] = {
+		.name = "task-exit",
+		.what = "per-process exit and the kernel's own min_flt/maj_flt",
+		.lost = "no per-process ground truth at exit",
+		.cand = {
+			{ MECH_TP_BTF, "sched:sched_process_exit", { "task_exit" } },
+		},
+	},
+	[HOOK_FAULT_COUNT] = {
+		.name = "fault-count",
+		.what = "completed page faults per VMA (minflt+majflt semantics)",
+		.lost = "no page-fault counts",
+		.cand = {
+			/* mm_account_fault() runs at the end of handle_mm_fault(): fexit sees all
+			 * its inputs and the result, GUP faults (regs == NULL) included */
+			{ MECH_FEXIT, "handle_mm_fault", { "fault_count_fexit" } },
+			{ MECH_KPROBE, "handle_mm_fault",
+			  { "fault_count_kprobe", "fault_count_kretprobe" } },
+			{ MECH_TP_BTF, "exceptions:page_fault_user", { "fault_count_tp" },
+			  "user-mode #PF exceptions only: GUP faults are missed, retried and failed "
+			  "faults are counted, major faults are not told apart" },
+		},
+	},
+	[HOOK_FAULT_RETURN] = {
+		.name = "fault-return",
+		.what = "the page a vm_ops->fault handler returns in vmf->page",
+		.lost = "no per-pfn classification of fault-handler pages (NONRAM_PAGE, RESERVED_PAGE)",
+		.cand = {
+			{ MECH_FEXIT, "__do_fault", { "fault_return_fexit" } },
+			{ MECH_KPROBE, "__do_fault",
+			  { "fault_return_kprobe", "fault_return_kretprobe" } },
+		},
+	},
+	[HOOK_PTE_INSTALL] = {
+		.name = "pte-install",
+		.what = "the pte installed for a fault-handler page and its caching mode",
+		.lost = "installed caching mode unknown",
+		.cand = {
+			{ MECH_FENTRY, "set_pte_range", { "pte_install_range_fentry" } },	/* 6.6+ */
+			{ MECH_FENTRY, "do_set_pte", { "pte_install_fentry" } },		/* <= 6.5 */
+			{ MECH_KPROBE, "set_pte_range", { "pte_install_range_kprobe" } },
+			{ MECH_KPROBE, "do_set_pte", { "pte_install_kprobe" } },
+		},
+	},
+	[HOOK_PFN_INSERT] = {
+		.name = "pfn-insert",
+		.what = "pfns inserted by vmf_insert_pfn*/vmf_insert_mixed* (insert_pfn)",
+		.lost = "no classification of inserted pfns (FREE_PAGE_MAPPED, RAM_PFNMAP, MMIO_CACHED)",
+		.cand = {
+			{ MECH_FENTRY, "insert_pfn", { "pfn_insert_fentry" } },
+			{ MECH_KPROBE, "insert_pfn", { "pfn_insert_kprobe" } },
+		},
+	},
+	[HOOK_PFN_REMAP] = {
+		.name = "pfn-remap",
+		.what = "pfn ranges mapped at mmap time by remap_pfn_range",
+		.lost = "remap_pfn_range mappings are not classified",
+		.cand = {
+			/* remap_pfn_range_notrack is inlined into it on 6.1: hook the outer one */
+			{ MECH_FENTRY, "remap_pfn_range", { "pfn_remap_fentry" } },
+			{ MECH_KPROBE, "remap_pfn_range", { "pfn_remap_kprobe" } },
+		},
+	},
+	[HOOK_PAGE_INSERT] = {
+		.name = "page-insert",
+		.what = "pages inserted by vm_insert_page(s)",
+		.lost = "vm_insert_page(s) mappings are not classified",
+		.cand = {
+			{ MECH_FENTRY, "insert_page", { "page_insert_fentry" } },
+			{ MECH_FENTRY, "vm_insert_page", { "vm_insert_page_fentry" } },
+			{ MECH_KPROBE, "vm_insert_page", { "vm_insert_page_kprobe" } },
+		},
+	},
+	[HOOK_TEARDOWN] = {
+		.name = "teardown",
+		.what = "page-table teardown per VMA (zap_pte_range is inlined: its callers)",
+		.lost = "no per-VMA teardown",
+		.cand = {
+			{ MECH_FENTRY, "unmap_page_range", { "teardown_fentry" } },
+			{ MECH_KPROBE, "unmap_page_range", { "teardown_kprobe" } },
+		},
+	},
+	[HOOK_PIN_GRAB] = {
+		.name = "pin-grab",
+		.what = "page references taken by GUP (FOLL_PIN / FOLL_GET)",
+		.lost = "no per-VMA pins; only the global /proc/vmstat pin counters",
+		.cand = {
+			{ MECH_FENTRY, "try_grab_folio", { "pin_grab_fentry" } },
+			{ MECH_KPROBE, "try_grab_folio", { "pin_grab_kprobe" } },
+		},
+	},
+	[HOOK_PIN_RELEASE] = {
+		.name = "pin-release",
+		.what = "GUP references released (gup_put_folio, unpin_user_page*)",
+		.lost = "outstanding pins cannot be tracked",
+		.cand = {
+			{ MECH_FENTRY, "gup_put_folio", { "pin_release_fentry" } },
+			{ MECH_KPROBE, "gup_put_folio", { "pin_release_kprobe" } },
+		},
+	},
+	[HOOK_RSS] = {
+		.name = "rss",
+		.what = "per-mm RSS counter changes (kmem:rss_stat)",
+		.lost = "no per-mm RSS accounting",
+		.cand = {
+			{ MECH_TP_BTF, "kmem:rss_stat", { "rss_tp_btf" } },
+			{ MECH_TRACEPOINT, "kmem:rss_stat", { "rss_tp" } },
+		},
+	},
+	[HOOK_MM_EXIT] = {
+		.name = "mm-exit",
+		.what = "address-space teardown (exit_mmap)",
+		.lost = "mm teardown is not seen: RSS balance cannot be checked at exit",
+		.cand = {
+			{ MECH_TP_BTF, "mmap:exit_mmap", { "mm_exit_tp_btf" } },
+			{ MECH_TRACEPOINT, "mmap:exit_mmap", { "mm_exit_tp" } },
+		},
+	},
+	[HOOK_VMA_ITER] = {
+		.name = "vma-iter",
+		.what = "snapshot of a process's VMAs with vm_flags and vm_ops (iter/task_vma)",
+		.lost = "VM_PFNMAP/VM_MIXEDMAP/VM_IO VMAs are not listed",
+		.cand = {
+			{ MECH_ITER, "task_vma", { "vma_iter" } },
+		},
+	},
+};

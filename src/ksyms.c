@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kallsyms reader. Lines are "ADDR TYPE NAME [MODULE]"; with kptr_restrict every ADDR reads 0
+ * and nothing can be symbolised, which is reported rather than guessed. */
+#include <stdlib.h>
+#include <string.h>
+#include "ksyms.h"
+
+static const char *arena_add(struct ksyms *ks, const char *s, size_t len, size_t *off)
+{
+	if (ks->strs_len + len + 1 > ks->strs_cap) {
+		size_t cap = ks->strs_cap ? ks->strs_cap * 2 : 1 << 20;
+		char *n;
+
+		while (cap < ks->strs_len + len + 1)
+			cap *= 2;
+		n = realloc(ks->strs, cap);
+		if (!n)
+			return NULL;
+		ks->strs = n;
+		ks->strs_cap = cap;
+	}
+	memcpy(ks->strs + ks->strs_len, s, len);
+	ks->strs[ks->strs_len + len] = '\0';
+	*off = ks->strs_len;
+	ks->strs_len += len + 1;
+	return ks->strs;
+}
+
+static int is_text(char type)
+{
+	return type == 't' || type == 'T' || type == 'W' || type == 'w';
+}
+
+static int cmp_addr(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* prefer text symbols, then the shorter name (the __pfx_ padding alias sorts last) */
+	if (is_text(x->type) != is_text(y->type))
+		return is_text(x->type) ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+struct ksyms *ksyms_parse(FILE *f)
+{
+	struct ksyms *ks = calloc(1, sizeof(*ks));
+	char line[512];
+	size_t nonzero = 0;
+
+	if (!ks)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		char *end, *name, *mod, *nl;
+		unsigned long addr;
+		size_t off, moff = 0, nlen;
+		char type;
+
+		if (!strchr(line, '\n') && !feof(f)) {	/* overlong line: skip its rest */
+			int c;
+
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			continue;
+		}
+		addr = strtoul(line, &end, 16);
+		if (end == line || *end != ' ' || !end[1] || end[2] != ' ')
+			continue;
+		type = end[1];
+		name = end + 3;
+		nl = strpbrk(name, "\r\n");
+		if (nl)
+			*nl = '\0';
+		mod = strchr(name, '\t');
+		if (!mod)
+			mod = strchr(name, ' ');
+		if (mod) {
+			*mod++ = '\0';
+			while (*mod == ' ' || *mod == '\t')
+				mod++;
+			if (*mod == '[') {
+				char *close = strchr(++mod, ']');
+
+				if (!close)
+					continue;
+				*close = '\0';
+			} else {
+				mod = NULL;
+			}
+		}
+		nlen = strlen(name);
+		if (!nlen || nlen > 255 || !strncmp(name, "__pfx_", 6))
+			continue;
+		if (ks->nr == ks->cap) {
+			size_t cap = ks->cap ? ks->cap * 2 : 4096;
+			struct ksym *n = realloc(ks->syms, cap * sizeof(*n));
+
+			if (!n)
+				goto fail;
+			ks->syms = n;
+			ks->cap = cap;
+		}
+		if (!arena_add(ks, name, nlen, &off))
+			goto fail;
+		if (mod && *mod && !arena_add(ks, mod, strlen(mod), &moff))
+			goto fail;
+		ks->syms[ks->nr].addr = addr;
+		ks->syms[ks->nr].type = type;
+		/* offsets for now: the arena may move; fixed up below */
+		ks->syms[ks->nr].name = (const char *)(off + 1);
+		ks->syms[ks->nr].module = mod && *mod ? (const char *)(moff + 1) : NULL;
+		ks->nr++;
+		if (addr)
+			nonzero++;
+	}
+	for (size_t i = 0; i < ks->nr; i++) {
+		ks->syms[i].name = ks->strs + ((size_t)ks->syms[i].name - 1);
+		if (ks->syms[i].module)
+			ks->syms[i].module = ks->strs + ((size_t)ks->syms[i].module - 1);
+	}
+	ks->all_zero = ks->nr && !nonzero;
+	qsort(ks->syms, ks->nr, sizeof(*ks->syms), cmp_addr);
+	return ks;
+fail:
+	ksyms_free(ks);
+	return NULL;
+}
+
+struct ksyms *ksyms_load(void)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	struct ksyms *ks;
+
+	if (!f)
+		return NULL;
+	ks = ksyms_parse(f);
+	fclose(f);
+	return ks;
+}
+
+void ksyms_free(struct ksyms *ks)
+{
+	if (!ks)
+		return;
+	free(ks->syms);
+	free(ks->strs);
+	free(ks);
+}
+
+const struct ksym *ksyms_find(struct ksyms *ks, unsigned long addr, enum ksym_kind kind,
+			      unsigned long max_off)
+{
+	size_t lo = 0, hi;
+	const struct ksym *best = NULL;
+
+	if (!ks || !addr || ks->all_zero)
+		return NULL;
+	hi = ks->nr;
+	while (lo < hi) {	/* first symbol with addr > @addr */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ks->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return NULL;
+	best = &ks->syms[lo - 1];
+	/* several names at one address: take the first of that run (sorted text-first) */
+	while (best > ks->syms && best[-1].addr == best->addr)
+		best--;
+	if (addr - best->addr > max_off)
+		return NULL;
+	/* any name at that address of the wanted kind */
+	for (const struct ksym *s = best; s < ks->syms + ks->nr && s->addr == best->addr; s++)
+		if (is_text(s->type) == (kind == KSYM_TEXT))
+			return s;
+	return NULL;
+}
+
+const struct ksym *ksyms_by_name(const struct ksyms *ks, const char *name)
+{
+	if (!ks)
+		return NULL;
+	for (size_t i = 0; i < ks->nr; i++)
+		if (!strcmp(ks->syms[i].name, name))
+			return &ks->syms[i];
+	return NULL;
+}
+
+char *ksyms_format(struct ksyms *ks, unsigned long addr, enum ksym_kind kind, int show_addr,
+		   char *buf, size_t n)
+{
+	const struct ksym *s;
+	char off[32] = "";
+	char a[32] = "";
+
+	if (!addr) {
+		snprintf(buf, n, "-");
+		return buf;
+	}
+	if (show_addr)
+		snprintf(a, sizeof(a), " @0x%lx", addr);
+	s = ksyms_find(ks, addr, kind, kind == KSYM_TEXT ? 0x10000 : 0x1000);
+	if (!s) {
+		if (ks)
+			ks->unresolved++;
+		snprintf(buf, n, "?%s", a);
+		return buf;
+	}
+	if (addr != s->addr)
+		snprintf(off, sizeof(off), "+0x%lx", addr - s->addr);
+	if (s->module)
+		snprintf(buf, n, "%s%s [%s]%s", s->name, off, s->module, a);
+	else
+		snprintf(buf, n, "%s%s%s", s->name, off, a);
+	return buf;
+}

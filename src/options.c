@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "pfnscope.h"
+#include "options.h"
+
+enum { OPT_SHOW_KADDR = 0x1000 };
+
+static const struct argp_option common_options[] = {
+	{ "verbose", 'v', NULL, 0, "More messages (-vv: libbpf debug and verifier logs)", -1 },
+	{ "show-kernel-addresses", OPT_SHOW_KADDR, NULL, 0,
+	  "Print raw kernel addresses next to symbols (hidden by default)", -1 },
+	{},
+};
+
+static error_t common_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'v':
+		env.verbose++;
+		break;
+	case OPT_SHOW_KADDR:
+		env.show_kernel_addresses = true;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp common_argp = { common_options, common_parse };
+
+static const char *const sev_names[] = {
+	[SEV_INFO] = "info", [SEV_WARNING] = "warning", [SEV_ERROR] = "error", [SEV_NONE] = "none",
+};
+
+int parse_severity(const char *s, enum severity *out)
+{
+	for (int i = 0; i <= SEV_NONE; i++)
+		if (!strcmp(s, sev_names[i])) {
+			*out = i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+const char *severity_name(enum severity s)
+{
+	return sev_names[s];
+}
+
+int output_open(struct output *o, const char *path)
+{
+	int fd;
+
+	memset(o, 0, sizeof(*o));
+	if (!strcmp(path, "-")) {
+		o->f = stdout;
+		return 0;
+	}
+	snprintf(o->path, sizeof(o->path), "%s", path);
+	snprintf(o->tmp, sizeof(o->tmp), "%s.tmp%d", path, (int)getpid());
+	fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	o->f = fdopen(fd, "w");
+	if (!o->f) {
+		int err = -errno;
+
+		close(fd);
+		unlink(o->tmp);
+		return err;
+	}
+	return 0;
+}
+
+int output_commit(struct output *o)
+{
+	int err = 0;
+
+	if (!o->f || o->f == stdout) {
+		if (o->f)
+			fflush(o->f);
+		return 0;
+	}
+	if (fflush(o->f) || fsync(fileno(o->f)))
+		err = -errno;
+	if (fclose(o->f) && !err)
+		err = -errno;
+	o->f = NULL;
+	if (!err && rename(o->tmp, o->path))
+		err = -errno;
+	if (err)
+		unlink(o->tmp);
+	return err;
+}
+
+void output_abort(struct output *o)
+{
+	if (o->f && o->f != stdout) {
+		fclose(o->f);
+		unlink(o->tmp);
+	}
+	o->f = NULL;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Options every subcommand takes (an argp child) and small parsers shared by subcommands. */
+#ifndef PFNSCOPE_OPTIONS_H
+#define PFNSCOPE_OPTIONS_H
+
+#include <argp.h>
+#include <stdio.h>
+
+extern const struct argp common_argp;
+
+/* Severity of a finding, also the --fail-on threshold. */
+enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR, SEV_NONE };
+int parse_severity(const char *s, enum severity *out);
+const char *severity_name(enum severity s);
+
+/* Creates @path for writing, mode 0600, through a temporary file that output_commit() renames
+ * into place: an interrupted or failed run leaves no partial file. "-" is stdout. */
+struct output {
+	FILE *f;
+	char path[4096];
+	char tmp[4096 + 16];
+};
+int output_open(struct output *o, const char *path);
+int output_commit(struct output *o);
+void output_abort(struct output *o);
+
+#endif /* PFNSCOPE_OPTIONS_H */

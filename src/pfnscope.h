@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Userspace-wide definitions: exit codes, logging, common options. */
+#ifndef PFNSCOPE_APP_H
+#define PFNSCOPE_APP_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes, documented in docs/cli.md and pfnscope --help. */
+enum {
+	EXIT_CLEAN = 0,		/* nothing at or above --fail-on */
+	EXIT_FINDINGS = 1,	/* findings at or above --fail-on */
+	EXIT_USAGE = 2,		/* bad command line or input */
+	EXIT_ENV = 3,		/* environment: not root, no BTF, nothing could attach */
+	EXIT_INTERNAL = 4,	/* a bug or an unexpected kernel/library failure */
+};
+
+struct env {
+	int verbose;			/* -v: libbpf warnings, -vv: libbpf debug */
+	bool show_kernel_addresses;	/* print raw kernel addresses (off by default) */
+};
+
+extern struct env env;
+
+void pr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void libbpf_print_setup(void);
+
+/* Checks the privileges BPF tracing needs; on failure prints what is missing, returns false. */
+bool have_bpf_privileges(void);
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+int cmd_check(int argc, char **argv);
+int cmd_probe(int argc, char **argv);
+
+#endif /* PFNSCOPE_APP_H */

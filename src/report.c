@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Renders a struct report as a per-VMA text table or as the versioned JSON document. */
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+#include "report.h"
+#include "vmflags.h"
+
+const char *drop_reason_name(int reason)
+{
+	static const char *const names[DROP__MAX] = {
+		[DROP_VMA_MAP_FULL] = "vma_map_full",
+		[DROP_VMA_LOOKUP] = "vma_lookup_failed",
+		[DROP_STASH_FULL] = "kprobe_stash_full",
+		[DROP_STASH_MISS] = "kretprobe_unmatched",
+		[DROP_PROC_MAP_FULL] = "proc_map_full",
+		[DROP_TRACED_FULL] = "traced_map_full",
+		[DROP_RINGBUF_FULL] = "ringbuf_full",
+	};
+	return reason >= 0 && reason < DROP__MAX ? names[reason] : "?";
+}
+
+const char *vma_kind_name(int kind)
+{
+	static const char *const names[] = {
+		[VMA_KIND_ANON] = "anon", [VMA_KIND_FILE] = "file",
+		[VMA_KIND_SPECIAL] = "special", [VMA_KIND_HEAP] = "heap",
+		[VMA_KIND_STACK] = "stack", [VMA_KIND_UNATTRIBUTED] = "unattributed",
+	};
+	return kind >= 0 && kind <= VMA_KIND_UNATTRIBUTED ? names[kind] : "?";
+}
+
+static int cmp_vma(const void *a, const void *b)
+{
+	const struct vma_row *x = a, *y = b;
+
+	if (x->key.tgid != y->key.tgid)
+		return x->key.tgid < y->key.tgid ? -1 : 1;
+	if (x->val.vm_start != y->val.vm_start)
+		return x->val.vm_start < y->val.vm_start ? -1 : 1;
+	return 0;
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct proc_row *x = a, *y = b;
+
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+void report_sort(struct report *r)
+{
+	qsort(r->vmas, r->nr_vmas, sizeof(*r->vmas), cmp_vma);
+	qsort(r->procs, r->nr_procs, sizeof(*r->procs), cmp_proc);
+}
+
+void report_free(struct report *r)
+{
+	free(r->vmas);
+	free(r->procs);
+	r->vmas = NULL;
+	r->procs = NULL;
+}
+
+static json_object *jhex(__u64 v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return json_object_new_string(buf);
+}
+
+static json_object *plan_json(const struct plan *p)
+{
+	json_object *arr = json_object_new_array();
+
+	for (int h = 0; h < HOOK__MAX; h++) {
+		const struct hook_plan *hp = &p->hooks[h];
+		const struct candidate *c = hp->chosen >= 0 ? &hp->def->cand[hp->chosen] : NULL;
+		json_object *o = json_object_new_object();
+		json_object *rej = json_object_new_array();
+
+		json_object_object_add(o, "hook", json_object_new_string(hp->def->name));
+		json_object_object_add(o, "status",
+				       json_object_new_string(hook_status_name(hp->status)));
+		json_object_object_add(o, "mechanism",
+				       json_object_new_string(c ? mech_name(c->mech) : "none"));
+		json_object_object_add(o, "target", c ? json_object_new_string(c->target) : NULL);
+		if (c && c->limits)
+			json_object_object_add(o, "limits", json_object_new_string(c->limits));
+		if (hp->status != HOOK_ATTACHED && hp->status != HOOK_PLANNED)
+			json_object_object_add(o, "lost", json_object_new_string(hp->def->lost));
+		if (hp->error[0])
+			json_object_object_add(o, "error", json_object_new_string(hp->error));
+		for (int i = 0; i < MAX_CANDIDATES && hp->def->cand[i].target; i++) {
+			json_object *ro;
+
+			if (!hp->why[i][0])
+				continue;
+			ro = json_object_new_object();
+			json_object_object_add(ro, "mechanism",
+					       json_object_new_string(mech_name(hp->def->cand[i].mech)));
+			json_object_object_add(ro, "target",
+					       json_object_new_string(hp->def->cand[i].target));
+			json_object_object_add(ro, "reason", json_object_new_string(hp->why[i]));
+			json_object_array_add(rej, ro);
+		}
+		json_object_object_add(o, "rejected", rej);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+json_object *report_header_json(const struct report *r);
+
+json_object *report_header_json(const struct report *r)
+{
+	json_object *h = json_object_new_object();
+	json_object *k = json_object_new_object();
+	char ts[32];
+
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&r->started));
+	json_object_object_add(h, "tool", json_object_new_string("pfnscope"));
+	json_object_object_add(h, "version", json_object_new_string(PFNSCOPE_VERSION));
+	json_object_object_add(h, "schema", json_object_new_int(REPORT_SCHEMA_VERSION));
+	json_object_object_add(h, "command", json_object_new_string(r->command));
+	json_object_object_add(h, "started", json_object_new_string(ts));
+	json_object_object_add(h, "duration_s", json_object_new_double(r->duration_s));
+	if (r->argv[0])
+		json_object_object_add(h, "traced_command", json_object_new_string(r->argv));
+	json_object_object_add(k, "release", json_object_new_string(r->kernel));
+	json_object_object_add(k, "btf", json_object_new_boolean(r->plan->btf));
+	json_object_object_add(k, "kprobe_pmu", json_object_new_boolean(r->plan->kprobe_pmu));
+	json_object_object_add(k, "tracefs", json_object_new_boolean(r->plan->tracefs));
+	json_object_object_add(h, "kernel", k);
+	json_object_object_add(h, "backend",
+			       json_object_new_string(backend_name(r->plan->backend)));
+	json_object_object_add(h, "plan", plan_json(r->plan));
+	return h;
+}
+
+static json_object *vma_json(const struct vma_row *v)
+{
+	json_object *o = json_object_new_object();
+	char flags[160];
+
+	json_object_object_add(o, "pid", json_object_new_int64(v->key.tgid));
+	json_object_object_add(o, "comm", json_object_new_string(v->val.comm));
+	json_object_object_add(o, "start", jhex(v->val.vm_start));
+	json_object_object_add(o, "end", jhex(v->val.vm_end));
+	json_object_object_add(o, "size", json_object_new_int64(v->val.vm_end - v->val.vm_start));
+	json_object_object_add(o, "pgoff", json_object_new_int64(v->val.vm_pgoff));
+	json_object_object_add(o, "name", json_object_new_string(v->name));
+	json_object_object_add(o, "kind", json_object_new_string(vma_kind_name(v->val.kind)));
+	if (v->val.kind == VMA_KIND_FILE) {
+		char dev[32];
+
+		/* s_dev is the kernel's internal dev_t: major = dev >> 20, minor = dev & 0xfffff */
+		snprintf(dev, sizeof(dev), "%u:%u", v->val.dev >> 20, v->val.dev & 0xfffff);
+		json_object_object_add(o, "dev", json_object_new_string(dev));
+		json_object_object_add(o, "inode", json_object_new_int64(v->val.ino));
+	}
+	json_object_object_add(o, "vm_flags",
+			       json_object_new_string(vmflags_format(v->val.vm_flags, flags,
+								     sizeof(flags))));
+	json_object_object_add(o, "vm_flags_raw", jhex(v->val.vm_flags));
+	json_object_object_add(o, "vm_ops", json_object_new_string(v->vm_ops));
+	json_object_object_add(o, "fault_handler", json_object_new_string(v->fault_handler));
+	json_object_object_add(o, "module", v->module[0] ? json_object_new_string(v->module) : NULL);
+	json_object_object_add(o, "remote", json_object_new_boolean(v->val.remote));
+	json_object_object_add(o, "faults", json_object_new_int64(v->val.faults));
+	json_object_object_add(o, "faults_major", json_object_new_int64(v->val.faults_major));
+	json_object_object_add(o, "faults_gup", json_object_new_int64(v->val.faults_gup));
+	json_object_object_add(o, "faults_retry", json_object_new_int64(v->val.faults_retry));
+	json_object_object_add(o, "faults_error", json_object_new_int64(v->val.faults_error));
+	return o;
+}
+
+static json_object *proc_json(const struct proc_row *p)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "pid", json_object_new_int64(p->pid));
+	json_object_object_add(o, "ppid", json_object_new_int64(p->val.ppid));
+	json_object_object_add(o, "comm", json_object_new_string(p->val.comm));
+	json_object_object_add(o, "exited", json_object_new_boolean(p->val.exited));
+	if (p->val.exited)
+		json_object_object_add(o, "exit_status", json_object_new_int(p->val.exit_code));
+	json_object_object_add(o, "faults", json_object_new_int64(p->val.faults));
+	json_object_object_add(o, "faults_in_vmas", json_object_new_int64(p->vma_faults));
+	if (p->val.exited) {
+		json_object_object_add(o, "task_minflt", json_object_new_int64(p->val.task_minflt));
+		json_object_object_add(o, "task_majflt", json_object_new_int64(p->val.task_majflt));
+	}
+	if (p->stat_minflt >= 0) {
+		json_object_object_add(o, "stat_minflt", json_object_new_int64(p->stat_minflt));
+		json_object_object_add(o, "stat_majflt", json_object_new_int64(p->stat_majflt));
+	}
+	return o;
+}
+
+int report_write_json(const struct report *r, FILE *f)
+{
+	json_object *root = json_object_new_object();
+	json_object *vmas = json_object_new_array();
+	json_object *procs = json_object_new_array();
+	json_object *totals = json_object_new_object();
+	json_object *dropped = json_object_new_object();
+	__u64 faults = 0, ndrops = 0;
+	int ret;
+
+	json_object_object_add(root, "pfnscope", report_header_json(r));
+	for (size_t i = 0; i < r->nr_procs; i++) {
+		json_object_array_add(procs, proc_json(&r->procs[i]));
+		faults += r->procs[i].val.faults;
+	}
+	for (size_t i = 0; i < r->nr_vmas; i++)
+		json_object_array_add(vmas, vma_json(&r->vmas[i]));
+	json_object_object_add(root, "processes", procs);
+	json_object_object_add(root, "vmas", vmas);
+	json_object_object_add(root, "findings", json_object_new_array());
+	for (int d = 0; d < DROP__MAX; d++) {
+		json_object_object_add(dropped, drop_reason_name(d),
+				       json_object_new_int64(r->drops[d]));
+		ndrops += r->drops[d];
+	}
+	json_object_object_add(totals, "processes", json_object_new_int64(r->nr_procs));
+	json_object_object_add(totals, "vmas", json_object_new_int64(r->nr_vmas));
+	json_object_object_add(totals, "faults", json_object_new_int64(faults));
+	json_object_object_add(totals, "dropped_events", json_object_new_int64(ndrops));
+	json_object_object_add(totals, "dropped", dropped);
+	json_object_object_add(totals, "symbols_unresolved",
+			       json_object_new_int64(r->syms_unresolved));
+	json_object_object_add(root, "totals", totals);
+
+	ret = fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_NOSLASHESCAPE), f);
+	fputc('\n', f);
+	json_object_put(root);
+	return ret < 0 ? -1 : 0;
+}
+
+void report_print_table(const struct report *r, FILE *f)
+{
+	__u64 ndrops = 0;
+
+	fprintf(f, "%-7s %-25s %-22s %-21s %-26s %8s %6s\n", "PID", "RANGE", "NAME", "FLAGS",
+		"FAULT HANDLER [MODULE]", "FAULTS", "MAJOR");
+	for (size_t i = 0; i < r->nr_vmas; i++) {
+		const struct vma_row *v = &r->vmas[i];
+		char range[40], flags[160], handler[SYM_LEN + 70];
+
+		if (v->val.kind == VMA_KIND_UNATTRIBUTED)
+			snprintf(range, sizeof(range), "-");
+		else
+			snprintf(range, sizeof(range), "%llx-%llx",
+				 (unsigned long long)v->val.vm_start,
+				 (unsigned long long)v->val.vm_end);
+		vmflags_format(v->val.vm_flags & ~0xf0ULL, flags, sizeof(flags)); /* drop may* */
+		snprintf(handler, sizeof(handler), "%s", v->fault_handler);
+		fprintf(f, "%-7u %-25s %-22.22s %-21.21s %-26.26s %8llu %6llu\n", v->key.tgid, range,
+			v->name, flags, handler, (unsigned long long)v->val.faults,
+			(unsigned long long)v->val.faults_major);
+	}
+	fprintf(f, "\n%-7s %-16s %6s %10s %12s %12s\n", "PID", "COMM", "EXIT", "FAULTS",
+		"KERNEL-MIN", "KERNEL-MAJ");
+	for (size_t i = 0; i < r->nr_procs; i++) {
+		const struct proc_row *p = &r->procs[i];
+		char ex[16] = "-", kmin[24] = "-", kmaj[24] = "-";
+
+		if (p->val.exited)
+			snprintf(ex, sizeof(ex), "%d", p->val.exit_code >> 8 & 0xff);
+		if (p->val.exited) {
+			snprintf(kmin, sizeof(kmin), "%llu", (unsigned long long)p->val.task_minflt);
+			snprintf(kmaj, sizeof(kmaj), "%llu", (unsigned long long)p->val.task_majflt);
+		}
+		fprintf(f, "%-7u %-16s %6s %10llu %12s %12s\n", p->pid, p->val.comm, ex,
+			(unsigned long long)p->val.faults, kmin, kmaj);
+	}
+	for (int d = 0; d < DROP__MAX; d++)
+		ndrops += r->drops[d];
+	fprintf(f, "\n%zu VMAs, %zu processes, %llu dropped events", r->nr_vmas, r->nr_procs,
+		(unsigned long long)ndrops);
+	for (int d = 0; d < DROP__MAX; d++)
+		if (r->drops[d])
+			fprintf(f, " (%s: %llu)", drop_reason_name(d),
+				(unsigned long long)r->drops[d]);
+	if (r->syms_unresolved)
+		fprintf(f, ", %lu kernel symbols unresolved", r->syms_unresolved);
+	fputc('\n', f);
+}
