@@ -63,19 +63,19 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FAIL_ON:
 		if (parse_severity(arg, &args.fail_on))
-			argp_error(state, "--fail-on: unknown severity '%s' (info, warning, error, none)",
+			return usage_error(state, "--fail-on: unknown severity '%s' (info, warning, error, none)",
 				   arg);
 		break;
 	case OPT_BACKEND:
 		if (parse_backend(arg, &args.backend))
-			argp_error(state, "--backend: unknown mechanism '%s' (auto, fentry, kprobe, tracepoint)",
+			return usage_error(state, "--backend: unknown mechanism '%s' (auto, fentry, kprobe, tracepoint)",
 				   arg);
 		break;
 	case OPT_MAX_VMAS:
 		errno = 0;
 		args.max_vmas = strtoul(arg, &end, 0);
 		if (errno || *end || args.max_vmas < 16 || args.max_vmas > (1UL << 24))
-			argp_error(state, "--max-vmas: '%s' is not a number in 16..16777216", arg);
+			return usage_error(state, "--max-vmas: '%s' is not a number in 16..16777216", arg);
 		break;
 	case ARGP_KEY_ARG:
 		/* the first non-option starts COMMAND: everything after it is its own */
@@ -84,7 +84,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case ARGP_KEY_END:
 		if (!args.cmd)
-			argp_error(state, "no COMMAND given (pfnscope check -- COMMAND [ARGS...])");
+			return usage_error(state, "no COMMAND given (pfnscope check -- COMMAND [ARGS...])");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

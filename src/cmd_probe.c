@@ -41,11 +41,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_BACKEND:
 		if (parse_backend(arg, &args.backend))
-			argp_error(state, "--backend: unknown mechanism '%s' (auto, fentry, kprobe, tracepoint)",
+			return usage_error(state, "--backend: unknown mechanism '%s' (auto, fentry, kprobe, tracepoint)",
 				   arg);
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
+		return usage_error(state, "unexpected argument '%s'", arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

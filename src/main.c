@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* pfnscope: what the kernel's page-fault machinery does with each VMA. Subcommand dispatch in
  * the manner of bpftool: `pfnscope COMMAND [OPTIONS]`. */
+#include <argp.h>
 #include <stdio.h>
 #include <string.h>
 #include "pfnscope.h"
@@ -25,6 +26,7 @@ int main(int argc, char **argv)
 {
 	const char *name;
 
+	argp_err_exit_status = EXIT_USAGE;
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

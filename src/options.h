@@ -4,9 +4,19 @@
 #define PFNSCOPE_OPTIONS_H
 
 #include <argp.h>
+#include <errno.h>
 #include <stdio.h>
 
 extern const struct argp common_argp;
+
+/* A one-line usage error from an argp parser; argp_parse() then returns EINVAL. */
+#define usage_error(state, ...)                                            \
+	({                                                                 \
+		fprintf(stderr, "%s: ", (state)->name);                    \
+		fprintf(stderr, __VA_ARGS__);                              \
+		fputc('\n', stderr);                                       \
+		EINVAL;                                                    \
+	})
 
 /* Severity of a finding, also the --fail-on threshold. */
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR, SEV_NONE };

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""pfnscope check/probe on the running (host) kernel: real BPF, real faults, checked against
+the kernel's own counters (/proc/PID/stat via the zombie, task->min_flt at exit)."""
+import os
+import stat
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from tap import (ok, skip, run, load_json, has_kernel_address, hook, procs_by_comm,  # noqa
+                 vmas_of, done, PFNSCOPE, WORKLOADS)
+
+tmp = tempfile.mkdtemp(prefix="pfnscope-host-")
+storm = os.path.join(WORKLOADS, "faultstorm")
+PAGES_PER_MIB = 256
+
+# probe
+p = run([PFNSCOPE, "probe", "--json"])
+ok(p.returncode == 0, "probe --json exits 0", p.stderr)
+import json  # noqa: E402
+plan = json.loads(p.stdout) if p.returncode == 0 else {"plan": []}
+fc = next((h for h in plan.get("plan", []) if h["hook"] == "fault-count"), None)
+ok(fc is not None and fc["mechanism"] != "none", "probe: fault-count has a mechanism", p.stdout)
+mech = fc["mechanism"] if fc else "none"
+p = run([PFNSCOPE, "probe"])
+ok(p.returncode == 0 and "fault-count" in p.stdout and "degraded" in p.stdout,
+   "probe table lists hooks and what is degraded", p.stdout + p.stderr)
+
+# check: a single process, exact per-VMA counts of its own anonymous storm
+out = os.path.join(tmp, "storm.json")
+p = run([PFNSCOPE, "check", "--json", out, "--", storm, "8", "3"])
+ok(p.returncode == 0, "check -- faultstorm exits 0", p.stderr)
+doc = load_json(out)
+ok(doc["pfnscope"]["schema"] == 1 and doc["pfnscope"]["command"] == "check",
+   "JSON header has schema and command")
+ok(stat.S_IMODE(os.stat(out).st_mode) == 0o600, "JSON file is created 0600")
+ok(hook(doc, "fault-count")["status"] == "attached", "fault-count hook attached")
+pr = procs_by_comm(doc, "faultstorm")
+ok(len(pr) == 1, "one faultstorm process reported", doc["processes"])
+if pr:
+    pr = pr[0]
+    anon = [v for v in vmas_of(doc, pr["pid"])
+            if v["kind"] == "anon" and v["size"] == 8 << 20]
+    got = sum(v["faults"] for v in anon)
+    ok(got == 3 * 8 * PAGES_PER_MIB,
+       "faults in the 8 MiB anon VMAs equal the pages the workload touched (%d)" %
+       (3 * 8 * PAGES_PER_MIB), "got %d in %d rows" % (got, len(anon)))
+    ok(pr["task_minflt"] == pr["stat_minflt"] and pr["task_majflt"] == pr["stat_majflt"],
+       "task->min_flt at exit equals /proc/PID/stat of the zombie", pr)
+    kernel = pr["stat_minflt"] + pr["stat_majflt"]
+    if mech in ("fexit", "kprobe"):
+        ok(pr["faults"] == kernel, "fault count equals /proc/PID/stat minflt+majflt", pr)
+    else:
+        # exceptions:page_fault_user cannot see GUP faults (execve's argument copy)
+        ok(0 < kernel - pr["faults"] < 64,
+           "tracepoint fault count is minflt+majflt less a few GUP faults", pr)
+    ok(pr["faults_in_vmas"] == pr["faults"], "every counted fault is attributed to a VMA", pr)
+    ok(any(v["name"] == "faultstorm" and v["kind"] == "file" for v in vmas_of(doc, pr["pid"])),
+       "the binary's own file VMAs are named")
+    ok(any(v["name"] == "[stack]" for v in vmas_of(doc, pr["pid"])), "[stack] is named")
+text = p.stdout + p.stderr + open(out).read()
+ok(not has_kernel_address(text), "no raw kernel address in table or JSON")
+
+# children are followed, each with exact counts
+out = os.path.join(tmp, "tree.json")
+p = run([PFNSCOPE, "check", "--json", out, "--", "sh", "-c",
+         "%s 2 1 >/dev/null; %s 4 2 >/dev/null & wait" % (storm, storm)])
+ok(p.returncode == 0, "check -- sh (two children) exits 0", p.stderr)
+doc = load_json(out)
+storms = procs_by_comm(doc, "faultstorm")
+ok(len(storms) == 2, "both children of the shell are followed", doc["processes"])
+shells = [q for q in doc["processes"] if q["comm"] == "sh"]
+ok(shells and all(s["ppid"] == shells[0]["pid"] for s in storms), "children's ppid is the shell")
+want = sorted([2 * PAGES_PER_MIB, 4 * 2 * PAGES_PER_MIB])
+got = sorted(sum(v["faults"] for v in vmas_of(doc, s["pid"])
+                 if v["kind"] == "anon" and v["size"] in (2 << 20, 4 << 20)) for s in storms)
+ok(got == want, "each child's storm VMAs carry exactly its own faults", "%s != %s" % (got, want))
+ok(all(q["task_minflt"] >= q["faults"] for q in doc["processes"] if q["exited"]),
+   "no process has more counted faults than the kernel's min_flt")
+
+# JSON to stdout keeps stdout parseable
+p = run([PFNSCOPE, "check", "--json", "-", "--", "true"])
+try:
+    json.loads(p.stdout)
+    parsed = True
+except ValueError:
+    parsed = False
+ok(p.returncode == 0 and parsed and "PID" in p.stderr, "--json - writes JSON alone on stdout")
+
+# the command's failure is reported, not fatal
+p = run([PFNSCOPE, "check", "--", "/nonexistent/cmd"])
+ok(p.returncode == 0 and "cannot run /nonexistent/cmd" in p.stderr,
+   "an unrunnable command is reported by the child", p.stderr)
+
+# usage and environment errors: one line, documented exit codes, no partial files
+p = run([PFNSCOPE, "check"])
+ok(p.returncode == 2 and "no COMMAND" in p.stderr, "check without COMMAND: exit 2", p.stderr)
+p = run([PFNSCOPE, "check", "--backend", "bogus", "--", "true"])
+ok(p.returncode == 2 and "--backend" in p.stderr, "unknown --backend: exit 2", p.stderr)
+p = run([PFNSCOPE, "check", "--fail-on", "loud", "--", "true"])
+ok(p.returncode == 2, "unknown --fail-on: exit 2", p.stderr)
+p = run([PFNSCOPE, "frobnicate"])
+ok(p.returncode == 2 and "unknown command" in p.stderr, "unknown subcommand: exit 2")
+bad = os.path.join(tmp, "no", "such", "dir", "x.json")
+p = run([PFNSCOPE, "check", "--json", bad, "--", "true"])
+ok(p.returncode == 2 and "cannot create" in p.stderr and not os.path.exists(bad),
+   "unwritable --json: exit 2, nothing left behind", p.stderr)
+setpriv = run(["sh", "-c", "command -v setpriv"]).stdout.strip()
+if setpriv:
+    p = run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+             PFNSCOPE, "check", "--", "true"])
+    ok(p.returncode == 3 and "CAP_BPF" in p.stderr and len(p.stderr.strip().splitlines()) == 1,
+       "unprivileged: exit 3 with one line naming the capability", p.stderr)
+else:
+    skip("unprivileged: exit 3", "no setpriv")
+done()
