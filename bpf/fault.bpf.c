@@ -11,7 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "vma.bpf.h"
+#include "pfn.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -193,5 +193,242 @@ int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsign
 		if (pv)
 			__sync_fetch_and_add(&pv->faults, 1);
 	}
+	return 0;
+}
+
+/* ----- fault-return: the page a vm_ops->fault handler hands the VM ----- */
+
+/*
+ * __do_fault() (mm/memory.c) calls vma->vm_ops->fault(vmf); on success the handler's page is
+ * in vmf->page. Handlers that insert a pfn themselves (vmf_insert_pfn, DAX) return
+ * VM_FAULT_NOPAGE and are seen by pfn-insert instead.
+ */
+static __always_inline void fault_return(struct vm_fault *vmf, unsigned int ret)
+{
+	unsigned int skip = bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_NOPAGE) |
+			    bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_RETRY) |
+			    bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_OOM) |
+			    bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_SIGBUS) |
+			    bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_SIGSEGV) |
+			    bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_HWPOISON) |
+			    bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_HWPOISON_LARGE);
+	struct vm_area_struct *vma;
+	struct page *page;
+	__u32 tgid = current_tgid(), ref = 0;
+	__u64 prot;
+	__u8 st;
+
+	if ((ret & skip) || !tgid_traced(tgid))
+		return;
+	page = BPF_CORE_READ(vmf, page);
+	vma = BPF_CORE_READ(vmf, vma);
+	if (!page || !vma)
+		return;
+	st = page_state(page, &ref);
+	/* do_set_pte()/set_pte_range() build the pte from vma->vm_page_prot */
+	prot = BPF_CORE_READ(vma, vm_page_prot.pgprot);
+	pfn_record(vma, tgid, SRC_FAULT_RETURN, page_to_pfn(page), st, ref, prot, prot, true, 1);
+}
+
+SEC("fexit/__do_fault")
+int BPF_PROG(fault_return_fexit, struct vm_fault *vmf, vm_fault_t ret)
+{
+	fault_return(vmf, ret);
+	return 0;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} do_fault_stash SEC(".maps");
+
+SEC("kprobe/__do_fault")
+int BPF_KPROBE(fault_return_kprobe, struct vm_fault *vmf)
+{
+	__u64 id = bpf_get_current_pid_tgid(), v = (__u64)vmf;
+
+	if (!tgid_traced(id >> 32))
+		return 0;
+	if (bpf_map_update_elem(&do_fault_stash, &id, &v, BPF_ANY))
+		count_drop(DROP_STASH_FULL);
+	return 0;
+}
+
+SEC("kretprobe/__do_fault")
+int BPF_KRETPROBE(fault_return_kretprobe, vm_fault_t ret)
+{
+	__u64 id = bpf_get_current_pid_tgid(), *v;
+
+	if (!tgid_traced(id >> 32))
+		return 0;
+	v = bpf_map_lookup_elem(&do_fault_stash, &id);
+	if (!v) {
+		count_drop(DROP_STASH_MISS);
+		return 0;
+	}
+	fault_return((struct vm_fault *)*v, ret);
+	bpf_map_delete_elem(&do_fault_stash, &id);
+	return 0;
+}
+
+/* ----- pte-install: the fault-handler page made it into a pte ----- */
+
+static __always_inline void pte_install(struct vm_fault *vmf, __u64 nr)
+{
+	__u32 tgid = current_tgid();
+	struct vma_val *v;
+
+	if (!tgid_traced(tgid))
+		return;
+	v = vma_get(BPF_CORE_READ(vmf, vma), tgid);
+	if (v)
+		__sync_fetch_and_add(&v->ptes_installed, nr);
+}
+
+/* do_set_pte(vmf, page, addr) up to 6.5 */
+SEC("fentry/do_set_pte")
+int BPF_PROG(pte_install_fentry, struct vm_fault *vmf)
+{
+	pte_install(vmf, 1);
+	return 0;
+}
+
+SEC("kprobe/do_set_pte")
+int BPF_KPROBE(pte_install_kprobe, struct vm_fault *vmf)
+{
+	pte_install(vmf, 1);
+	return 0;
+}
+
+/* set_pte_range(vmf, folio, page, nr, addr) since 6.6; nr is ctx[3] */
+SEC("fentry/set_pte_range")
+int pte_install_range_fentry(unsigned long long *ctx)
+{
+	pte_install((struct vm_fault *)ctx[0], ctx[3]);
+	return 0;
+}
+
+SEC("kprobe/set_pte_range")
+int BPF_KPROBE(pte_install_range_kprobe, struct vm_fault *vmf, void *folio, void *page,
+	       unsigned int nr)
+{
+	pte_install(vmf, nr);
+	return 0;
+}
+
+/* ----- pfn-insert: insert_pfn(vma, addr, pfn, prot, mkwrite) ----- */
+
+/*
+ * Every vmf_insert_pfn*() and vmf_insert_mixed*() ends in insert_pfn() (mm/memory.c). Its
+ * prot is the one installed (vmf_insert_pfn_prot() applied track_pfn_insert()'s PAT
+ * adjustment before the call); the driver's request is vma->vm_page_prot. pgprot_t and pfn_t
+ * are passed by value: read them from ctx.
+ */
+static __always_inline void pfn_insert(struct vm_area_struct *vma, __u64 raw_pfn,
+				       __u64 inst_prot)
+{
+	__u32 tgid = current_tgid(), ref = 0;
+	__u64 pfn = raw_pfn;
+	__u8 st, tflags = 0;
+
+	if (!tgid_traced(tgid))
+		return;
+	if (bpf_core_type_exists(pfn_t___old)) {
+		pfn = raw_pfn & ~PFN_T_FLAGS_MASK;
+		if (raw_pfn & PFN_T_DEV)
+			tflags |= PFNST_PFN_DEV;
+		if (raw_pfn & PFN_T_MAP)
+			tflags |= PFNST_PFN_MAP;
+	}
+	st = page_state(pfn_to_page(pfn), &ref) | tflags;
+	pfn_record(vma, tgid, SRC_PFN_INSERT, pfn, st, ref, BPF_CORE_READ(vma, vm_page_prot.pgprot),
+		   inst_prot, true, 1);
+}
+
+SEC("fentry/insert_pfn")
+int pfn_insert_fentry(unsigned long long *ctx)
+{
+	pfn_insert((struct vm_area_struct *)ctx[0], ctx[2], ctx[3]);
+	return 0;
+}
+
+SEC("kprobe/insert_pfn")
+int BPF_KPROBE(pfn_insert_kprobe, struct vm_area_struct *vma, unsigned long addr,
+	       unsigned long pfn, unsigned long prot)
+{
+	pfn_insert(vma, pfn, prot);
+	return 0;
+}
+
+/* ----- pfn-remap: remap_pfn_range(vma, addr, pfn, size, prot) at mmap time ----- */
+
+static __always_inline void pfn_remap(struct vm_area_struct *vma, __u64 pfn, __u64 size,
+				      __u64 req_prot)
+{
+	__u32 tgid = current_tgid(), ref = 0;
+	struct vma_val *v;
+	__u8 st;
+
+	if (!tgid_traced(tgid))
+		return;
+	/* remap_pfn_range_notrack() is about to set VM_IO|VM_PFNMAP|VM_DONTEXPAND|VM_DONTDUMP,
+	 * and a remapped VMA takes no fault that would refresh them: record them now */
+	v = vma_get(vma, tgid);
+	if (v)
+		v->vm_flags |= 0x4000 | 0x400 | 0x40000 | 0x4000000;
+	/* the state of the first page stands for the range */
+	st = page_state(pfn_to_page(pfn), &ref);
+	pfn_record(vma, tgid, SRC_PFN_REMAP, pfn, st, ref, req_prot, 0, false, size >> 12);
+}
+
+SEC("fentry/remap_pfn_range")
+int pfn_remap_fentry(unsigned long long *ctx)
+{
+	pfn_remap((struct vm_area_struct *)ctx[0], ctx[2], ctx[3], ctx[4]);
+	return 0;
+}
+
+SEC("kprobe/remap_pfn_range")
+int BPF_KPROBE(pfn_remap_kprobe, struct vm_area_struct *vma, unsigned long addr,
+	       unsigned long pfn, unsigned long size, unsigned long prot)
+{
+	pfn_remap(vma, pfn, size, prot);
+	return 0;
+}
+
+/* ----- page-insert: vm_insert_page(vma, addr, page) ----- */
+
+static __always_inline void page_insert(struct vm_area_struct *vma, struct page *page)
+{
+	__u32 tgid = current_tgid(), ref = 0;
+	__u64 prot;
+	__u8 st;
+
+	if (!tgid_traced(tgid))
+		return;
+	st = page_state(page, &ref);
+	prot = BPF_CORE_READ(vma, vm_page_prot.pgprot);
+	pfn_record(vma, tgid, SRC_PAGE_INSERT, page_to_pfn(page), st, ref, prot, prot, true, 1);
+}
+
+/* The verifier types a fentry pointer argument as a BTF pointer and refuses the arithmetic
+ * page_to_pfn() needs: copy it out of the context as a plain value. */
+SEC("fentry/vm_insert_page")
+int vm_insert_page_fentry(unsigned long long *ctx)
+{
+	struct page *page = NULL;
+
+	bpf_probe_read_kernel(&page, sizeof(page), &ctx[2]);
+	page_insert((struct vm_area_struct *)ctx[0], page);
+	return 0;
+}
+
+SEC("kprobe/vm_insert_page")
+int BPF_KPROBE(vm_insert_page_kprobe, struct vm_area_struct *vma, unsigned long addr,
+	       struct page *page)
+{
+	page_insert(vma, page);
 	return 0;
 }

@@ -59,6 +59,8 @@ static __always_inline void vma_fill_name(struct vma_val *v, struct vm_area_stru
 		v->kind = VMA_KIND_FILE;
 		v->ino = BPF_CORE_READ(inode, i_ino);
 		v->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+		v->rdev = BPF_CORE_READ(inode, i_rdev);
+		v->mmap_fn = (__u64)BPF_CORE_READ(file, f_op, mmap);
 		bpf_probe_read_kernel_str(v->name, sizeof(v->name),
 					  BPF_CORE_READ(file, f_path.dentry, d_name.name));
 		return;

@@ -3,6 +3,10 @@
 #ifndef PFNSCOPE_H
 #define PFNSCOPE_H
 
+#ifndef __VMLINUX_H__
+#include <linux/types.h>	/* BPF programs get the types from vmlinux.h */
+#endif
+
 #define PFNSCOPE_COMM_LEN	16
 #define PFNSCOPE_NAME_LEN	48
 
@@ -15,6 +19,7 @@ enum drop_reason {
 	DROP_PROC_MAP_FULL,	/* procs map full */
 	DROP_TRACED_FULL,	/* traced-tgid filter map full: a child is not followed */
 	DROP_RINGBUF_FULL,	/* trace ring buffer full */
+	DROP_PFN_MAP_FULL,	/* pfn_hits map full: a pfn event is not classified */
 	DROP__MAX,
 };
 

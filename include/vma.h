@@ -36,11 +36,12 @@ struct vma_val {
 	__u64 vm_pgoff;
 	__u64 vm_ops;		/* kernel address, symbolised in userspace, never printed */
 	__u64 fault_fn;		/* vm_ops->fault */
+	__u64 mmap_fn;		/* vm_file->f_op->mmap: the driver, when it has no vm_ops */
 	__u64 ino;
 	__u32 dev;
 	__u32 kind;		/* enum vma_kind */
 	__u32 remote;		/* touched by a task of another mm (GUP on a foreign VMA) */
-	__u32 _pad;
+	__u32 rdev;		/* i_rdev of a device file (/dev/mem is 1:1) */
 	char name[PFNSCOPE_NAME_LEN];
 	char comm[PFNSCOPE_COMM_LEN];
 	/* counters */
@@ -49,6 +50,7 @@ struct vma_val {
 	__u64 faults_gup;	/* handle_mm_fault() with regs == NULL (get_user_pages) */
 	__u64 faults_retry;	/* VM_FAULT_RETRY: retried, counted once when it completes */
 	__u64 faults_error;	/* VM_FAULT_ERROR: not counted in minflt/majflt */
+	__u64 ptes_installed;	/* ptes set for fault-handler pages (do_set_pte/set_pte_range) */
 };
 
 #endif /* PFNSCOPE_VMA_H */

@@ -18,14 +18,18 @@
 #include "fault.h"
 #include "ksyms.h"
 #include "report.h"
+#include "iomem.h"
+#include "rules.h"
 
-enum { OPT_JSON = 0x100, OPT_FAIL_ON, OPT_BACKEND, OPT_MAX_VMAS };
+enum { OPT_JSON = 0x100, OPT_FAIL_ON, OPT_BACKEND, OPT_MAX_VMAS, OPT_POLICY, OPT_MODULE = 'm' };
 
 static struct check_args {
 	const char *json;
 	enum severity fail_on;
 	enum backend backend;
 	unsigned long max_vmas;
+	const char *policy;
+	const char *module;
 	char **cmd;
 } args;
 
@@ -39,6 +43,8 @@ static const char doc[] =
 	"    pfnscope check --json out.json -- ./t    # also write the JSON document\n"
 	"    pfnscope check --json - -- ./t           # JSON on stdout, table on stderr\n"
 	"    pfnscope check --backend kprobe -- ./t   # force kprobes instead of fentry\n"
+	"    pfnscope check -m mydrv -- ./t           # only VMAs whose vm_ops are in mydrv.ko\n"
+	"    pfnscope check --policy p.txt -- ./t     # lower/silence rules (docs/findings.md)\n"
 	"\n"
 	"Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage error, "
 	"3 environment error (not root, no BTF, nothing could attach).";
@@ -50,6 +56,10 @@ static const struct argp_option options[] = {
 	{ "backend", OPT_BACKEND, "MECH", 0,
 	  "Force function hooks to one mechanism: fentry, kprobe or tracepoint (default: auto)" },
 	{ "max-vmas", OPT_MAX_VMAS, "N", 0, "Size of the in-kernel VMA table (default 65536)" },
+	{ "policy", OPT_POLICY, "FILE", 0, "Policy file: lower or silence rules for named vm_ops, "
+	  "handlers, modules or files" },
+	{ "module", OPT_MODULE, "NAME", 0, "Only VMAs whose vm_ops or fault handler are in module "
+	  "NAME" },
 	{},
 };
 
@@ -76,6 +86,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		args.max_vmas = strtoul(arg, &end, 0);
 		if (errno || *end || args.max_vmas < 16 || args.max_vmas > (1UL << 24))
 			return usage_error(state, "--max-vmas: '%s' is not a number in 16..16777216", arg);
+		break;
+	case OPT_POLICY:
+		args.policy = arg;
+		break;
+	case OPT_MODULE:
+		args.module = arg;
 		break;
 	case ARGP_KEY_ARG:
 		/* the first non-option starts COMMAND: everything after it is its own */
@@ -141,6 +157,9 @@ int cmd_check(int argc, char **argv)
 	struct output out = {};
 	struct timespec t0, t1;
 	struct ksyms *ks = NULL;
+	struct iomem *io = NULL;
+	struct policy pol = {};
+	char perr[512];
 	struct utsname uts;
 	static struct plan plan;
 	int ret = EXIT_ENV, err;
@@ -155,6 +174,12 @@ int cmd_check(int argc, char **argv)
 		pr_err("the kernel has no BTF (/sys/kernel/btf/vmlinux): pfnscope needs CONFIG_DEBUG_INFO_BTF=y");
 		return EXIT_ENV;
 	}
+	if (policy_add_builtin(&pol) ||
+	    (args.policy && policy_load(&pol, args.policy, perr, sizeof(perr)))) {
+		pr_err("policy: %s", args.policy ? perr : "out of memory");
+		policy_free(&pol);
+		return EXIT_USAGE;
+	}
 	if (args.json) {
 		err = output_open(&out, args.json);
 		if (err) {
@@ -168,6 +193,9 @@ int cmd_check(int argc, char **argv)
 		pr_warn("kernel symbols unavailable (kptr_restrict?): handlers print as '?'; "
 			"sudo sysctl kernel.kptr_restrict=0");
 
+	io = iomem_load();
+	if (!io || io->all_zero)
+		pr_warn("/proc/iomem addresses unavailable (not root?): pfns cannot be classified");
 	plan_probe(&plan, args.backend);
 	fo.max_vmas = args.max_vmas;
 	if (fault_start(&fc, &plan, ks, &fo))
@@ -247,6 +275,14 @@ int cmd_check(int argc, char **argv)
 		ret = EXIT_INTERNAL;
 		goto out_stop;
 	}
+	rep.module_filter = args.module;
+	for (size_t i = 0; i < rep.nr_vmas; i++)
+		rep.vmas[i].hidden = args.module && strcmp(rep.vmas[i].module, args.module);
+	if (findings_evaluate(&rep, io, &pol)) {
+		pr_err("out of memory");
+		ret = EXIT_INTERNAL;
+		goto out_stop;
+	}
 	for (size_t i = 0; i < rep.nr_procs; i++)
 		for (size_t z = 0; z < nzs; z++)
 			if (zs[z].pid == (pid_t)rep.procs[i].pid) {
@@ -262,12 +298,19 @@ int cmd_check(int argc, char **argv)
 			goto out_stop;
 		}
 	}
-	ret = EXIT_CLEAN;	/* findings arrive with the fault-path rules */
+	{
+		enum severity worst = findings_worst(&rep);
+
+		ret = worst != SEV_NONE && args.fail_on != SEV_NONE && worst >= args.fail_on ?
+		      EXIT_FINDINGS : EXIT_CLEAN;
+	}
 out_stop:
 	fault_stop(&fc);
 out_abort:
-	if (ret != EXIT_CLEAN)
+	if (ret != EXIT_CLEAN && ret != EXIT_FINDINGS)
 		output_abort(&out);
+	iomem_free(io);
+	policy_free(&pol);
 	report_free(&rep);
 	ksyms_free(ks);
 	free(zs);

@@ -9,6 +9,7 @@
 #include "options.h"
 #include "planner.h"
 #include "report.h"
+#include "fault.h"
 
 enum { OPT_JSON = 0x100, OPT_BACKEND };
 
@@ -61,11 +62,8 @@ json_object *report_header_json(const struct report *r);
 /* A hook the build has no program for yet is reported as such, not as available. */
 static void mark_not_built(struct plan *plan)
 {
-	static const unsigned int built = (1u << HOOK_TASK_FORK) | (1u << HOOK_TASK_EXIT) |
-					  (1u << HOOK_FAULT_COUNT);
-
 	for (int h = 0; h < HOOK__MAX; h++)
-		if (plan->hooks[h].status == HOOK_PLANNED && !(built & (1u << h)))
+		if (plan->hooks[h].status == HOOK_PLANNED && !(fault_hooks_mask & (1u << h)))
 			plan->hooks[h].status = HOOK_NOT_BUILT;
 }
 
@@ -88,11 +86,12 @@ int cmd_probe(int argc, char **argv)
 	rep.started = time(NULL);
 
 	if (args.json) {
-		json_object *h = report_header_json(&rep);
+		json_object *root = json_object_new_object();
 
-		puts(json_object_to_json_string_ext(h, JSON_C_TO_STRING_PRETTY |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(h);
+		json_object_object_add(root, "pfnscope", report_header_json(&rep));
+		puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+							  JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(root);
 		return EXIT_CLEAN;
 	}
 	printf("kernel %s: BTF %s, kprobe PMU %s, tracefs %s, backend %s\n\n", uts.release,

@@ -58,9 +58,16 @@ static int collect_vmas(int fd, struct ksyms *ks, struct report *r)
 			     row->vm_ops, sizeof(row->vm_ops));
 		ksyms_format(ks, row->val.fault_fn, KSYM_TEXT, env.show_kernel_addresses,
 			     row->fault_handler, sizeof(row->fault_handler));
+		ksyms_format(ks, row->val.mmap_fn, KSYM_TEXT, env.show_kernel_addresses,
+			     row->mmap_handler, sizeof(row->mmap_handler));
 		{
+			/* the module that owns the VMA: its fault handler, mmap or vm_ops */
 			const struct ksym *s = ksyms_find(ks, row->val.fault_fn, KSYM_TEXT, 0x10000);
 
+			/* vm_ops before mmap: vma_init() points every new VMA at vmlinux's
+			 * dummy_vm_ops, so a driver that sets none still has one */
+			if (!s)
+				s = ksyms_find(ks, row->val.mmap_fn, KSYM_TEXT, 0x10000);
 			if (!s)
 				s = ksyms_find(ks, row->val.vm_ops, KSYM_DATA, 0x1000);
 			if (s && s->module)
@@ -122,6 +129,38 @@ static int collect_drops(int fd, struct report *r)
 	return 0;
 }
 
+static int collect_pfns(int fd, struct report *r)
+{
+	struct pfn_key key, next;
+	size_t cap = 0;
+	void *prev = NULL;
+
+	if (fd < 0)
+		return 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct pfn_row *row;
+
+		key = next;
+		prev = &key;
+		if (r->nr_pfns == cap) {
+			size_t ncap = cap ? cap * 2 : 256;
+			struct pfn_row *n = realloc(r->pfns, ncap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			r->pfns = n;
+			cap = ncap;
+		}
+		row = &r->pfns[r->nr_pfns];
+		memset(row, 0, sizeof(*row));
+		if (bpf_map_lookup_elem(fd, &key, &row->val))
+			continue;
+		row->key = key;
+		r->nr_pfns++;
+	}
+	return 0;
+}
+
 int collect_report(const struct collect_maps *m, struct ksyms *ks, struct report *r)
 {
 	int err;
@@ -132,6 +171,8 @@ int collect_report(const struct collect_maps *m, struct ksyms *ks, struct report
 		err = collect_procs(m->procs_fd, r);
 	if (!err)
 		err = collect_drops(m->drops_fd, r);
+	if (!err)
+		err = collect_pfns(m->pfn_fd, r);
 	if (err)
 		return err;
 	report_sort(r);

@@ -9,6 +9,7 @@ struct collect_maps {
 	int vmas_fd;
 	int procs_fd;
 	int drops_fd;
+	int pfn_fd;
 };
 
 /* Fills r->vmas, r->procs, r->drops; names VMAs and symbolises vm_ops and fault handlers.

@@ -10,7 +10,10 @@
 #include "fault.h"
 #include "fault.skel.h"
 
-#define FAULT_HOOKS ((1u << HOOK_TASK_FORK) | (1u << HOOK_TASK_EXIT) | (1u << HOOK_FAULT_COUNT))
+const unsigned int fault_hooks_mask =
+	(1u << HOOK_TASK_FORK) | (1u << HOOK_TASK_EXIT) | (1u << HOOK_FAULT_COUNT) |
+	(1u << HOOK_FAULT_RETURN) | (1u << HOOK_PTE_INSTALL) | (1u << HOOK_PFN_INSERT) |
+	(1u << HOOK_PFN_REMAP) | (1u << HOOK_PAGE_INSERT);
 
 int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 		const struct fault_opts *o)
@@ -19,7 +22,7 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 	int err;
 
 	memset(fc, 0, sizeof(*fc));
-	fc->mask = FAULT_HOOKS;
+	fc->mask = fault_hooks_mask;
 	fc->skel = fault_bpf__open();
 	if (!fc->skel) {
 		err = -errno;
@@ -72,4 +75,5 @@ void fault_maps(const struct fault_ctx *fc, struct collect_maps *m)
 	m->vmas_fd = bpf_map__fd(fc->skel->maps.vmas);
 	m->procs_fd = bpf_map__fd(fc->skel->maps.procs);
 	m->drops_fd = bpf_map__fd(fc->skel->maps.drops);
+	m->pfn_fd = bpf_map__fd(fc->skel->maps.pfn_hits);
 }

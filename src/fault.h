@@ -16,6 +16,9 @@ struct fault_opts {
 	__u32 max_vmas;		/* 0: default */
 };
 
+/* The hooks bpf/fault.bpf.c has programs for. */
+extern const unsigned int fault_hooks_mask;
+
 struct fault_ctx {
 	struct fault_bpf *skel;
 	struct bpf_link *links[HOOK__MAX * 2];

@@ -84,7 +84,6 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 		.what = "pages inserted by vm_insert_page(s)",
 		.lost = "vm_insert_page(s) mappings are not classified",
 		.cand = {
-			{ MECH_FENTRY, "insert_page", { "page_insert_fentry" } },
 			{ MECH_FENTRY, "vm_insert_page", { "vm_insert_page_fentry" } },
 			{ MECH_KPROBE, "vm_insert_page", { "vm_insert_page_kprobe" } },
 		},

@@ -16,6 +16,7 @@ const char *drop_reason_name(int reason)
 		[DROP_PROC_MAP_FULL] = "proc_map_full",
 		[DROP_TRACED_FULL] = "traced_map_full",
 		[DROP_RINGBUF_FULL] = "ringbuf_full",
+		[DROP_PFN_MAP_FULL] = "pfn_map_full",
 	};
 	return reason >= 0 && reason < DROP__MAX ? names[reason] : "?";
 }
@@ -58,8 +59,12 @@ void report_free(struct report *r)
 {
 	free(r->vmas);
 	free(r->procs);
+	free(r->pfns);
+	free(r->findings);
 	r->vmas = NULL;
 	r->procs = NULL;
+	r->pfns = NULL;
+	r->findings = NULL;
 }
 
 static json_object *jhex(__u64 v)
@@ -166,6 +171,7 @@ static json_object *vma_json(const struct vma_row *v)
 	json_object_object_add(o, "vm_flags_raw", jhex(v->val.vm_flags));
 	json_object_object_add(o, "vm_ops", json_object_new_string(v->vm_ops));
 	json_object_object_add(o, "fault_handler", json_object_new_string(v->fault_handler));
+	json_object_object_add(o, "mmap_handler", json_object_new_string(v->mmap_handler));
 	json_object_object_add(o, "module", v->module[0] ? json_object_new_string(v->module) : NULL);
 	json_object_object_add(o, "remote", json_object_new_boolean(v->val.remote));
 	json_object_object_add(o, "faults", json_object_new_int64(v->val.faults));
@@ -173,6 +179,70 @@ static json_object *vma_json(const struct vma_row *v)
 	json_object_object_add(o, "faults_gup", json_object_new_int64(v->val.faults_gup));
 	json_object_object_add(o, "faults_retry", json_object_new_int64(v->val.faults_retry));
 	json_object_object_add(o, "faults_error", json_object_new_int64(v->val.faults_error));
+	json_object_object_add(o, "ptes_installed", json_object_new_int64(v->val.ptes_installed));
+	{
+		json_object *cls = json_object_new_object(), *src = json_object_new_object();
+		json_object *top = json_object_new_array();
+
+		for (int c = 0; c < CLASS__MAX; c++)
+			json_object_object_add(cls, pfn_class_name(c),
+					       json_object_new_int64(v->pages_by_class[c]));
+		for (int s = 0; s < SRC__MAX; s++)
+			json_object_object_add(src, pfn_src_name(s),
+					       json_object_new_int64(v->by_src[s]));
+		for (int t = 0; t < TOP_REGIONS && v->top[t].name[0]; t++) {
+			json_object *ro = json_object_new_object();
+
+			json_object_object_add(ro, "region", json_object_new_string(v->top[t].name));
+			json_object_object_add(ro, "pages", json_object_new_int64(v->top[t].pages));
+			json_object_array_add(top, ro);
+		}
+		json_object_object_add(o, "pages_by_class", cls);
+		json_object_object_add(o, "pfn_events", src);
+		json_object_object_add(o, "pfn_inserts",
+				       json_object_new_int64(v->by_src[SRC_PFN_INSERT] +
+							     v->by_src[SRC_PAGE_INSERT]));
+		json_object_object_add(o, "reserved_hits", json_object_new_int64(v->reserved_hits));
+		json_object_object_add(o, "top_regions", top);
+	}
+	return o;
+}
+
+static json_object *finding_json(const struct finding *f)
+{
+	const struct vma_row *v = f->vma;
+	json_object *o = json_object_new_object();
+	char range[48];
+
+	json_object_object_add(o, "rule", json_object_new_string(rules[f->rule].id));
+	json_object_object_add(o, "severity", json_object_new_string(severity_name(f->severity)));
+	json_object_object_add(o, "default_severity",
+			       json_object_new_string(severity_name(rules[f->rule].severity)));
+	if (f->policy)
+		json_object_object_add(o, "policy", json_object_new_string(f->policy->reason));
+	json_object_object_add(o, "count", json_object_new_int64(f->count));
+	json_object_object_add(o, "source", json_object_new_string(pfn_src_name(f->src)));
+	json_object_object_add(o, "pid", json_object_new_int64(v->key.tgid));
+	json_object_object_add(o, "comm", json_object_new_string(v->val.comm));
+	snprintf(range, sizeof(range), "0x%llx-0x%llx", (unsigned long long)v->val.vm_start,
+		 (unsigned long long)v->val.vm_end);
+	json_object_object_add(o, "vma", json_object_new_string(range));
+	json_object_object_add(o, "file", json_object_new_string(v->name));
+	json_object_object_add(o, "vm_ops", json_object_new_string(v->vm_ops));
+	json_object_object_add(o, "fault_handler", json_object_new_string(v->fault_handler));
+	json_object_object_add(o, "mmap_handler", json_object_new_string(v->mmap_handler));
+	json_object_object_add(o, "module", v->module[0] ? json_object_new_string(v->module) : NULL);
+	json_object_object_add(o, "example_pfn", jhex(f->example_pfn));
+	json_object_object_add(o, "class", json_object_new_string(pfn_class_name(f->cls)));
+	json_object_object_add(o, "region", json_object_new_string(f->region));
+	if (f->rule == RULE_MMIO_CACHED) {
+		json_object_object_add(o, "requested_cache",
+				       json_object_new_string(cache_mode_name(f->req_cache)));
+		json_object_object_add(o, "installed_cache",
+				       json_object_new_string(f->inst_cache == 0xff ? "unknown" :
+							      cache_mode_name(f->inst_cache)));
+	}
+	json_object_object_add(o, "explanation", json_object_new_string(rules[f->rule].explain));
 	return o;
 }
 
@@ -215,10 +285,23 @@ int report_write_json(const struct report *r, FILE *f)
 		faults += r->procs[i].val.faults;
 	}
 	for (size_t i = 0; i < r->nr_vmas; i++)
-		json_object_array_add(vmas, vma_json(&r->vmas[i]));
+		if (!r->vmas[i].hidden)
+			json_object_array_add(vmas, vma_json(&r->vmas[i]));
 	json_object_object_add(root, "processes", procs);
 	json_object_object_add(root, "vmas", vmas);
-	json_object_object_add(root, "findings", json_object_new_array());
+	{
+		json_object *fa = json_object_new_array(), *sup = json_object_new_array();
+
+		for (size_t i = 0; i < r->nr_findings; i++) {
+			const struct finding *f = &r->findings[i];
+
+			if (f->vma->hidden)
+				continue;
+			json_object_array_add(f->severity == SEV_NONE ? sup : fa, finding_json(f));
+		}
+		json_object_object_add(root, "findings", fa);
+		json_object_object_add(root, "suppressed", sup);
+	}
 	for (int d = 0; d < DROP__MAX; d++) {
 		json_object_object_add(dropped, drop_reason_name(d),
 				       json_object_new_int64(r->drops[d]));
@@ -226,6 +309,18 @@ int report_write_json(const struct report *r, FILE *f)
 	}
 	json_object_object_add(totals, "processes", json_object_new_int64(r->nr_procs));
 	json_object_object_add(totals, "vmas", json_object_new_int64(r->nr_vmas));
+	{
+		json_object *bysev = json_object_new_object();
+		__u64 n[SEV_NONE + 1] = {};
+
+		for (size_t i = 0; i < r->nr_findings; i++)
+			if (!r->findings[i].vma->hidden)
+				n[r->findings[i].severity]++;
+		for (int s = SEV_INFO; s < SEV_NONE; s++)
+			json_object_object_add(bysev, severity_name(s), json_object_new_int64(n[s]));
+		json_object_object_add(bysev, "suppressed", json_object_new_int64(n[SEV_NONE]));
+		json_object_object_add(totals, "findings", bysev);
+	}
 	json_object_object_add(totals, "faults", json_object_new_int64(faults));
 	json_object_object_add(totals, "dropped_events", json_object_new_int64(ndrops));
 	json_object_object_add(totals, "dropped", dropped);
@@ -240,6 +335,42 @@ int report_write_json(const struct report *r, FILE *f)
 	return ret < 0 ? -1 : 0;
 }
 
+static void report_print_findings(const struct report *r, FILE *f)
+{
+	size_t shown = 0, suppressed = 0;
+
+	for (size_t i = 0; i < r->nr_findings; i++) {
+		const struct finding *fd = &r->findings[i];
+		const struct vma_row *v = fd->vma;
+
+		if (v->hidden)
+			continue;
+		if (fd->severity == SEV_NONE) {
+			suppressed++;
+			continue;
+		}
+		if (!shown++)
+			fprintf(f, "\nFINDINGS\n");
+		fprintf(f, "%-7s %s: pid %u (%s) %llx-%llx %s, handler %s%s%s%s: %llu x %s, e.g. pfn "
+			"0x%llx (%s, %s)\n", severity_name(fd->severity), rules[fd->rule].id,
+			v->key.tgid, v->val.comm, (unsigned long long)v->val.vm_start,
+			(unsigned long long)v->val.vm_end, v->name, v->fault_handler,
+			v->module[0] ? " [" : "", v->module, v->module[0] ? "]" : "",
+			(unsigned long long)fd->count, pfn_src_name(fd->src),
+			(unsigned long long)fd->example_pfn, pfn_class_name(fd->cls),
+			fd->region[0] ? fd->region : "no region");
+		if (fd->rule == RULE_MMIO_CACHED)
+			fprintf(f, "        requested %s, installed %s\n", cache_mode_name(fd->req_cache),
+				fd->inst_cache == 0xff ? "unknown" : cache_mode_name(fd->inst_cache));
+		fprintf(f, "        %s\n", rules[fd->rule].explain);
+	}
+	if (!shown)
+		fprintf(f, "\nNo findings.\n");
+	if (suppressed)
+		fprintf(f, "%zu finding%s suppressed by policy (kernel's own legitimate mappings; "
+			"see JSON \"suppressed\")\n", suppressed, suppressed == 1 ? "" : "s");
+}
+
 void report_print_table(const struct report *r, FILE *f)
 {
 	__u64 ndrops = 0;
@@ -250,6 +381,8 @@ void report_print_table(const struct report *r, FILE *f)
 		const struct vma_row *v = &r->vmas[i];
 		char range[40], flags[160], handler[SYM_LEN + 70];
 
+		if (v->hidden)
+			continue;
 		if (v->val.kind == VMA_KIND_UNATTRIBUTED)
 			snprintf(range, sizeof(range), "-");
 		else
@@ -258,9 +391,20 @@ void report_print_table(const struct report *r, FILE *f)
 				 (unsigned long long)v->val.vm_end);
 		vmflags_format(v->val.vm_flags & ~0xf0ULL, flags, sizeof(flags)); /* drop may* */
 		snprintf(handler, sizeof(handler), "%s", v->fault_handler);
+		if (v->module[0])
+			snprintf(handler, sizeof(handler), "%s [%s]", v->fault_handler, v->module);
 		fprintf(f, "%-7u %-25s %-22.22s %-21.21s %-26.26s %8llu %6llu\n", v->key.tgid, range,
 			v->name, flags, handler, (unsigned long long)v->val.faults,
 			(unsigned long long)v->val.faults_major);
+		for (int c = 0; c < CLASS__MAX; c++) {
+			if (!v->pages_by_class[c] || (c == CLASS_RAM && !v->reserved_hits &&
+						      !v->pages_by_class[CLASS_MMIO] &&
+						      !(v->val.vm_flags & (PFN_VM_PFNMAP | PFN_VM_MIXEDMAP))))
+				continue;
+			fprintf(f, "%-7s   %llu %s page%s (top region: %s)\n", "",
+				(unsigned long long)v->pages_by_class[c], pfn_class_name(c),
+				v->pages_by_class[c] == 1 ? "" : "s", v->top[0].name);
+		}
 	}
 	fprintf(f, "\n%-7s %-16s %6s %10s %12s %12s\n", "PID", "COMM", "EXIT", "FAULTS",
 		"KERNEL-MIN", "KERNEL-MAJ");
@@ -277,6 +421,7 @@ void report_print_table(const struct report *r, FILE *f)
 		fprintf(f, "%-7u %-16s %6s %10llu %12s %12s\n", p->pid, p->val.comm, ex,
 			(unsigned long long)p->val.faults, kmin, kmaj);
 	}
+	report_print_findings(r, f);
 	for (int d = 0; d < DROP__MAX; d++)
 		ndrops += r->drops[d];
 	fprintf(f, "\n%zu VMAs, %zu processes, %llu dropped events", r->nr_vmas, r->nr_procs,

@@ -10,6 +10,9 @@
 #include "vma.h"
 #include "planner.h"
 #include "ksyms.h"
+#include "pfn.h"
+#include "classify.h"
+#include "rules.h"
 
 #define REPORT_SCHEMA_VERSION 1
 #define SYM_LEN 128
@@ -20,7 +23,36 @@ struct vma_row {
 	char name[PFNSCOPE_NAME_LEN + 8];	/* display name: file, [anon], [vdso], ... */
 	char vm_ops[SYM_LEN];
 	char fault_handler[SYM_LEN];
+	char mmap_handler[SYM_LEN];
 	char module[64];			/* module of the handler or vm_ops, "" = vmlinux */
+	/* from the pfn rows of this VMA */
+	__u64 pages_by_class[CLASS__MAX];	/* pages that reached its page table, by class */
+	__u64 by_src[SRC__MAX];			/* events by source */
+	__u64 reserved_hits;			/* PG_reserved pages returned or inserted */
+#define TOP_REGIONS 3
+	struct { char name[64]; __u64 pages; } top[TOP_REGIONS];
+	bool hidden;				/* filtered out (--module) */
+};
+
+struct pfn_row {
+	struct pfn_key key;
+	struct pfn_val val;
+	enum pfn_class cls;
+	const char *region;
+	struct vma_row *vma;
+};
+
+struct finding {
+	int rule;				/* enum rule_id */
+	enum severity severity;			/* after policy */
+	const struct policy_entry *policy;	/* entry that changed the severity, if any */
+	const struct vma_row *vma;
+	__u64 count;
+	__u64 example_pfn;
+	enum pfn_class cls;
+	char region[64];
+	int src;				/* enum pfn_src */
+	unsigned int req_cache, inst_cache;	/* PAT index; inst 0xff unknown */
 };
 
 struct proc_row {
@@ -42,6 +74,11 @@ struct report {
 	size_t nr_vmas;
 	struct proc_row *procs;
 	size_t nr_procs;
+	struct pfn_row *pfns;
+	size_t nr_pfns;
+	struct finding *findings;
+	size_t nr_findings;
+	const char *module_filter;		/* --module */
 	__u64 drops[DROP__MAX];
 	unsigned long syms_unresolved;
 	int vmas_map_max;
@@ -50,7 +87,13 @@ struct report {
 const char *drop_reason_name(int reason);
 const char *vma_kind_name(int kind);
 
+const char *pfn_src_name(int src);
+
 void report_sort(struct report *r);
+/* Classifies every pfn row, fills per-VMA class counts, applies rules and policy. */
+int findings_evaluate(struct report *r, const struct iomem *io, const struct policy *pol);
+/* Worst severity among findings not silenced, SEV_NONE if there are none. */
+enum severity findings_worst(const struct report *r);
 void report_free(struct report *r);
 int report_write_json(const struct report *r, FILE *f);
 void report_print_table(const struct report *r, FILE *f);

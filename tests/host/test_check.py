@@ -20,7 +20,7 @@ p = run([PFNSCOPE, "probe", "--json"])
 ok(p.returncode == 0, "probe --json exits 0", p.stderr)
 import json  # noqa: E402
 plan = json.loads(p.stdout) if p.returncode == 0 else {"plan": []}
-fc = next((h for h in plan.get("plan", []) if h["hook"] == "fault-count"), None)
+fc = next((h for h in plan.get("pfnscope", {}).get("plan", []) if h["hook"] == "fault-count"), None)
 ok(fc is not None and fc["mechanism"] != "none", "probe: fault-count has a mechanism", p.stdout)
 mech = fc["mechanism"] if fc else "none"
 p = run([PFNSCOPE, "probe"])

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Classification of the pfn rows and the rules that turn them into findings. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report.h"
+#include "vmflags.h"
+
+const char *pfn_src_name(int src)
+{
+	static const char *const names[SRC__MAX] = {
+		[SRC_FAULT_RETURN] = "fault-return", [SRC_PFN_INSERT] = "pfn-insert",
+		[SRC_PFN_REMAP] = "pfn-remap", [SRC_PAGE_INSERT] = "page-insert",
+	};
+	return src >= 0 && src < SRC__MAX ? names[src] : "?";
+}
+
+static struct vma_row *vma_of(struct report *r, const struct vma_key *k)
+{
+	for (size_t i = 0; i < r->nr_vmas; i++)
+		if (!memcmp(&r->vmas[i].key, k, sizeof(*k)))
+			return &r->vmas[i];
+	return NULL;
+}
+
+static void add_region(struct vma_row *v, const char *region, __u64 pages)
+{
+	int slot = -1;
+
+	for (int i = 0; i < TOP_REGIONS; i++) {
+		if (!strcmp(v->top[i].name, region)) {
+			v->top[i].pages += pages;
+			goto sort;
+		}
+		if (slot < 0 && !v->top[i].name[0])
+			slot = i;
+	}
+	if (slot < 0) {	/* replace the smallest if this one is larger */
+		slot = TOP_REGIONS - 1;
+		if (v->top[slot].pages >= pages)
+			return;
+	}
+	snprintf(v->top[slot].name, sizeof(v->top[slot].name), "%s", region);
+	v->top[slot].pages = pages;
+sort:
+	for (int i = 1; i < TOP_REGIONS; i++)
+		for (int j = i; j > 0 && v->top[j].pages > v->top[j - 1].pages; j--) {
+			typeof(v->top[0]) t = v->top[j];
+
+			v->top[j] = v->top[j - 1];
+			v->top[j - 1] = t;
+		}
+}
+
+/* The rule a pfn row breaks, or -1. */
+static int rule_for(const struct pfn_row *p)
+{
+	unsigned int st = p->key.state;
+	int src = p->key.src;
+	bool pfnmap = p->vma && (p->vma->val.vm_flags & PFN_VM_PFNMAP);
+
+	if (p->cls == CLASS_RAM && (st & PFNST_REFCOUNT0))
+		return RULE_FREE_PAGE_MAPPED;
+	if (src == SRC_FAULT_RETURN && (p->cls == CLASS_MMIO || p->cls == CLASS_INVALID))
+		return RULE_NONRAM_PAGE;
+	if (src == SRC_FAULT_RETURN && p->cls == CLASS_RESERVED)
+		return RULE_RESERVED_PAGE;
+	if ((src == SRC_PFN_INSERT || src == SRC_PFN_REMAP) && p->cls == CLASS_MMIO &&
+	    cache_mode_is_wb(p->key.req_cache))
+		return RULE_MMIO_CACHED;
+	if ((src == SRC_PFN_INSERT || src == SRC_PFN_REMAP) && p->cls == CLASS_RAM && pfnmap)
+		return RULE_RAM_PFNMAP;
+	return -1;
+}
+
+static struct finding *finding_for(struct report *r, int rule, const struct pfn_row *p)
+{
+	struct finding *f;
+
+	for (size_t i = 0; i < r->nr_findings; i++) {
+		f = &r->findings[i];
+		if (f->rule == rule && f->vma == p->vma && f->src == p->key.src)
+			return f;
+	}
+	f = realloc(r->findings, (r->nr_findings + 1) * sizeof(*f));
+	if (!f)
+		return NULL;
+	r->findings = f;
+	f = &r->findings[r->nr_findings++];
+	memset(f, 0, sizeof(*f));
+	f->rule = rule;
+	f->vma = p->vma;
+	f->src = p->key.src;
+	f->example_pfn = p->val.example_pfn;
+	f->cls = p->cls;
+	snprintf(f->region, sizeof(f->region), "%s", p->region);
+	f->req_cache = p->key.req_cache;
+	f->inst_cache = p->key.inst_cache;
+	return f;
+}
+
+int findings_evaluate(struct report *r, const struct iomem *io, const struct policy *pol)
+{
+	for (size_t i = 0; i < r->nr_pfns; i++) {
+		struct pfn_row *p = &r->pfns[i];
+		__u64 pages = p->val.count;
+		struct finding *f;
+		int rule;
+
+		p->cls = classify_pfn(io, p->val.example_pfn, p->key.state, &p->region);
+		p->vma = vma_of(r, &p->key.vma);
+		if (p->vma) {
+			p->vma->pages_by_class[p->cls] += pages;
+			if (p->key.src < SRC__MAX)
+				p->vma->by_src[p->key.src] += pages;
+			if (p->key.state & PFNST_RESERVED)
+				p->vma->reserved_hits += pages;
+			add_region(p->vma, p->region[0] ? p->region : "(no region)", pages);
+		}
+		rule = rule_for(p);
+		if (rule < 0 || !p->vma)
+			continue;
+		f = finding_for(r, rule, p);
+		if (!f)
+			return -ENOMEM;
+		f->count += pages;
+		f->policy = pol ? policy_match(pol, rule, p->vma) : NULL;
+		f->severity = f->policy ? f->policy->severity : rules[rule].severity;
+	}
+	return 0;
+}
+
+enum severity findings_worst(const struct report *r)
+{
+	enum severity worst = SEV_NONE;
+
+	for (size_t i = 0; i < r->nr_findings; i++) {
+		const struct finding *f = &r->findings[i];
+
+		if (f->severity == SEV_NONE || (f->vma && f->vma->hidden))
+			continue;
+		if (worst == SEV_NONE || f->severity > worst)
+			worst = f->severity;
+	}
+	return worst;
+}

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Checks on what the lab guest sent back: the planner's choices on 6.1, fault counts equal to
+/proc/PID/stat, each fixture flagged with the right rule and attribution (pfns checked against
+/proc/PID/pagemap), the kernel's own mappings silent."""
+import base64
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from tap import ok, done, has_kernel_address  # noqa: E402
+
+log, outdir = sys.argv[1], sys.argv[2]
+os.makedirs(outdir, exist_ok=True)
+
+# extract the base64 blocks
+files = {}
+cur, buf = None, []
+B64 = re.compile(r"^[A-Za-z0-9+/=]+$")
+for line in open(log, errors="replace"):
+    line = line.rstrip("\n")
+    m = re.match(r"^@@PFNSCOPE-FILE (\S+)@@$", line)
+    if m:
+        cur, buf = m.group(1), []
+    elif line == "@@PFNSCOPE-END@@" and cur:
+        files[cur] = base64.b64decode("".join(buf))
+        with open(os.path.join(outdir, cur), "wb") as f:
+            f.write(files[cur])
+        cur = None
+    elif cur and B64.match(line):
+        buf.append(line)
+
+
+def text(name):
+    return files.get(name, b"").decode(errors="replace")
+
+
+def rc(name):
+    t = text(name + ".rc").strip()
+    return int(t) if t.isdigit() else None
+
+
+def doc(name):
+    try:
+        return json.loads(files[name + ".json"])
+    except (KeyError, ValueError):
+        return None
+
+
+def hook(d, name):
+    return next((h for h in d["pfnscope"]["plan"] if h["hook"] == name), {})
+
+
+ok(text("kernel.txt").startswith("6.1."), "guest runs the 6.1 kernel", text("kernel.txt"))
+
+# planner
+p = doc("probe")
+ok(p is not None and rc("probe") == 0, "probe --json in the guest", text("probe.out"))
+if p:
+    for h in ("fault-count", "fault-return"):
+        ok(hook(p, h).get("mechanism") == "fexit", "planner picks fexit for %s on 6.1" % h,
+           hook(p, h))
+    for h in ("pfn-insert", "pfn-remap"):
+        ok(hook(p, h).get("mechanism") == "fentry", "planner picks fentry for %s on 6.1" % h,
+           hook(p, h))
+    ok(hook(p, "pte-install").get("target") == "do_set_pte",
+       "pte-install: set_pte_range absent on 6.1, do_set_pte chosen", hook(p, "pte-install"))
+    ok(hook(p, "task-fork").get("mechanism") == "tp_btf", "task-fork uses tp_btf")
+p = doc("probe-kprobe")
+if p:
+    ok(hook(p, "fault-count").get("mechanism") == "kprobe",
+       "--backend kprobe forces kprobe for fault-count", hook(p, "fault-count"))
+    ok(any(r["mechanism"] == "fexit" and "excluded" in r["reason"]
+           for r in hook(p, "fault-count").get("rejected", [])),
+       "forced plan says fexit was excluded by --backend")
+ok(rc("probe-table") == 0 and "fault-count" in text("probe-table.out"), "probe table in the guest",
+   text("probe-table.out"))
+
+# fault counts equal the kernel's own /proc/PID/stat
+for backend, mech in (("fentry", "fexit"), ("kprobe", "kprobe")):
+    d = doc("storm-" + backend)
+    ok(d is not None and rc("storm-" + backend) == 0, "check (%s) runs in the guest" % backend,
+       text("storm-%s.out" % backend))
+    if not d:
+        continue
+    ok(hook(d, "fault-count").get("mechanism") == mech and
+       hook(d, "fault-count").get("status") == "attached",
+       "check (%s): fault-count attached as %s" % (backend, mech), hook(d, "fault-count"))
+    pr = [q for q in d["processes"] if q["comm"] == "faultstorm"]
+    ok(len(pr) == 1, "check (%s): the faultstorm process is reported" % backend)
+    if pr:
+        q = pr[0]
+        ok(q["faults"] == q["stat_minflt"] + q["stat_majflt"],
+           "check (%s): faults == /proc/PID/stat minflt+majflt (%s)" %
+           (backend, q.get("stat_minflt")), q)
+        anon = sum(v["faults"] for v in d["vmas"]
+                   if v["pid"] == q["pid"] and v["kind"] == "anon" and v["size"] == 4 << 20)
+        ok(anon == 2 * 1024, "check (%s): 2 x 1024 faults in the 4 MiB storm VMAs" % backend,
+           anon)
+d = doc("storm-tp")
+if d:
+    q = [q for q in d["processes"] if q["comm"] == "faultstorm"]
+    ok(q and hook(d, "fault-count").get("mechanism") == "tp_btf" and
+       0 <= q[0]["stat_minflt"] - q[0]["faults"] < 64,
+       "check (tracepoint backend in the guest): degraded count, within GUP faults of stat",
+       q)
+
+# fixtures: each misbehaviour flagged with the right rule and attribution
+EXPECT = {  # device -> (rule, source, class)
+    "pfnfix_zero": ("RESERVED_PAGE", "fault-return", "reserved"),
+    "pfnfix_reserved": ("RESERVED_PAGE", "fault-return", "reserved"),
+    "pfnfix_vga": ("NONRAM_PAGE", "fault-return", "mmio"),
+    "pfnfix_freed": ("FREE_PAGE_MAPPED", "pfn-insert", "ram"),
+    "pfnfix_mmio_wb": ("MMIO_CACHED", "pfn-remap", "mmio"),
+}
+CORRECT = ("pfnfix_pfnmap", "pfnfix_mixed")
+for backend in ("fentry", "kprobe"):
+    name = "fix-" + backend
+    d = doc(name)
+    ok(d is not None and rc(name) == 1,
+       "fixtures (%s): check exits 1 (errors at --fail-on error)" % backend,
+       "rc=%s\n%s" % (rc(name), text(name + ".out")[-3000:]))
+    if not d:
+        continue
+    out = text(name + ".out")
+    ok("pages=8 touched=8" in out and out.count("touched=8") == 7,
+       "fixtures (%s): all 7 devices mapped and faulted" % backend, out[-2000:])
+    for dev, (rule, src, cls) in EXPECT.items():
+        f = [x for x in d["findings"] if x["file"] == dev]
+        good = [x for x in f if x["rule"] == rule and x["source"] == src and x["class"] == cls]
+        ok(len(good) == 1 and len(f) == 1, "fixtures (%s): %s flagged %s only" %
+           (backend, dev, rule), json.dumps(f, indent=1))
+        if good:
+            g = good[0]
+            ok(g["module"] == "pfnfix" and (g["fault_handler"].endswith("_fault [pfnfix]") or
+                                            src == "pfn-remap"),
+               "fixtures (%s): %s attributed to module pfnfix and its handler (%s)" %
+               (backend, dev, g["fault_handler"]), g)
+            ok(g["count"] == 8, "fixtures (%s): %s counted 8 pages" % (backend, dev), g)
+    for dev in CORRECT:
+        ok(not [x for x in d["findings"] if x["file"] == dev],
+           "fixtures (%s): correct driver %s not flagged" % (backend, dev))
+    mm = [x for x in d["findings"] if x["rule"] == "MMIO_CACHED"]
+    ok(mm and mm[0]["requested_cache"] == "WB", "MMIO_CACHED reports the requested WB mode", mm)
+    v = [v for v in d["vmas"] if v["name"] == "pfnfix_pfnmap"]
+    ok(v and v[0]["pages_by_class"]["mmio"] == 8 and "pf" in v[0]["vm_flags"].split(),
+       "fixtures (%s): pfnmap VMA has 8 mmio pages and VM_PFNMAP" % backend, v)
+    v = [v for v in d["vmas"] if v["name"] == "pfnfix_mixed"]
+    ok(v and v[0]["pages_by_class"]["ram"] == 8 and "mm" in v[0]["vm_flags"].split(),
+       "fixtures (%s): mixed VMA has 8 ram pages and VM_MIXEDMAP" % backend, v)
+    v = [v for v in d["vmas"] if v["name"] == "pfnfix_reserved"]
+    ok(v and v[0]["reserved_hits"] == 8 and v[0]["ptes_installed"] == 8,
+       "fixtures (%s): reserved VMA: 8 reserved hits, 8 ptes installed" % backend, v)
+    # pfns against /proc/PID/pagemap where pagemap can see them
+    for dev in ("pfnfix_reserved", "pfnfix_vga"):
+        pm = set(int(m, 16) for m in re.findall(r"fixmap: /dev/%s pagemap \d+ (0x[0-9a-f]+)" %
+                                                 dev, out))
+        ex = [int(x["example_pfn"], 16) for x in d["findings"] if x["file"] == dev]
+        ok(pm and ex and ex[0] in pm, "fixtures (%s): %s example pfn is one pagemap shows" %
+           (backend, dev), "pagemap %s example %s" % (sorted(pm), ex))
+        if dev == "pfnfix_vga":
+            ok(pm and all(0xa0 <= x <= 0xbf for x in pm), "vga fixture pfns are in 0xa0-0xbf",
+               pm)
+    ok(not has_kernel_address(out + json.dumps(d)), "fixtures (%s): no raw kernel address" %
+       backend)
+
+d = doc("module")
+if d:
+    ok(d["vmas"] and all(v["module"] == "pfnfix" for v in d["vmas"]),
+       "--module pfnfix: only the module's VMAs in the table", [v["name"] for v in d["vmas"]])
+    ok([x["rule"] for x in d["findings"]] == ["NONRAM_PAGE"], "--module: its finding kept",
+       d["findings"])
+d = doc("policy")
+if d:
+    f = d["findings"]
+    ok(rc("policy") == 0 and len(f) == 1 and f[0]["severity"] == "warning" and
+       "known-bad" in f[0].get("policy", ""),
+       "policy file lowers NONRAM_PAGE to warning: exit 0, reason shown", (rc("policy"), f))
+ok(rc("badpolicy") == 2 and "policy.txt:1" in text("badpolicy.out") and
+   len(text("badpolicy.out").strip().splitlines()) == 1,
+   "bad policy file: exit 2, one line with file:line", text("badpolicy.out"))
+
+d = doc("legit")
+if d:
+    bad = [x for x in d["findings"] if x["severity"] in ("warning", "error")]
+    ok(rc("legit") == 0 and not bad,
+       "kernel's own mappings (vDSO, vvar, /dev/mem VGA+HPET, perf, io_uring): no warning/error",
+       json.dumps(bad, indent=1) + text("legit.out")[-2000:])
+    sup = {(x["rule"], x["fault_handler"].split(" ")[0], x["file"]) for x in d["suppressed"]}
+    ok(any(r == "RESERVED_PAGE" and h == "special_mapping_fault" for r, h, _ in sup),
+       "vDSO reserved page seen and suppressed by the built-in policy", sup)
+    ok(any(r == "MMIO_CACHED" and f == "mem" for r, _, f in sup),
+       "/dev/mem write-back request seen and suppressed by the built-in policy", sup)
+    names = {v["name"] for v in d["vmas"]}
+    ok("[vdso]" in names and "mem" in names, "vDSO and /dev/mem VMAs are in the table", names)
+done()

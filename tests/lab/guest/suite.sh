@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Runs inside the lab guest (busybox sh): every lab scenario in one boot. Each scenario's
+# outputs are sent back over the console as base64 blocks that tests/lab/suite.sh extracts;
+# the checks themselves run on the host (tests/lab/check_lab.py).
+cd /tmp || exit 1
+dmesg -n 1	# keep kernel messages out of the base64 blocks
+
+emit() {
+	for f; do
+		[ -f "$f" ] || continue
+		echo "@@PFNSCOPE-FILE $(basename "$f")@@"
+		base64 "$f"
+		echo "@@PFNSCOPE-END@@"
+	done
+}
+
+# scenario NAME CMD...: runs CMD, keeps its output and exit status, sends them back
+scenario() {
+	name=$1
+	shift
+	echo "# lab scenario: $name"
+	"$@" > "$name.out" 2>&1
+	echo $? > "$name.rc"
+	emit "$name.out" "$name.rc" "$name.json"
+}
+
+uname -r > kernel.txt
+cat /proc/iomem > iomem.txt
+emit kernel.txt iomem.txt
+
+# the planner on a kernel with fentry and kprobes
+scenario probe sh -c 'pfnscope probe --json > probe.json'
+scenario probe-kprobe sh -c 'pfnscope probe --backend kprobe --json > probe-kprobe.json'
+scenario probe-table pfnscope probe -v
+
+# fault counts against /proc/PID/stat, both function backends
+scenario storm-fentry pfnscope check --json storm-fentry.json -- faultstorm 4 2
+scenario storm-kprobe pfnscope check --backend kprobe --json storm-kprobe.json -- faultstorm 4 2
+scenario storm-tp pfnscope check --backend tracepoint --json storm-tp.json -- faultstorm 4 2
+
+# every fixture device mapped and faulted, under both backends
+FIX='for d in zero reserved vga; do fixmap /dev/pfnfix_$d 8 --pagemap || exit 1; done
+for d in pfnmap mixed freed mmio_wb; do fixmap /dev/pfnfix_$d 8 || exit 1; done'
+scenario fix-fentry pfnscope check --json fix-fentry.json -- sh -c "$FIX"
+scenario fix-kprobe pfnscope check --backend kprobe --json fix-kprobe.json -- sh -c "$FIX"
+
+# --module restricts the table and the findings
+scenario module pfnscope check -m pfnfix --json module.json -- sh -c \
+	'fixmap /dev/pfnfix_vga 2 && cat /proc/self/status >/dev/null'
+
+# a policy file lowers a rule for a module: exit status follows
+echo 'NONRAM_PAGE module=pfnfix warning the VGA fixture is known-bad' > policy.txt
+scenario policy pfnscope check --policy policy.txt --json policy.json -- fixmap /dev/pfnfix_vga 2
+echo 'NONRAM_PAGE bogus=1 none x' > badpolicy.txt
+scenario badpolicy pfnscope check --policy badpolicy.txt -- true
+
+# the kernel's own reserved and non-RAM mappings must not be flagged
+scenario legit pfnscope check --json legit.json -- sh -c \
+	'date >/dev/null; devmem 0xfed00000 32 && devmem 0xa0000 8 && ringmaps &&
+	 fixmap /dev/mem 1 --offset 0xfed00000 && fixmap /dev/mem 2 --offset 0xa0000'
+
+echo "# lab suite done"
