@@ -371,10 +371,36 @@ static void report_print_findings(const struct report *r, FILE *f)
 			"see JSON \"suppressed\")\n", suppressed, suppressed == 1 ? "" : "s");
 }
 
+/* One line per hook that is not attached, so a degraded run says what it cannot see. */
+static void report_print_plan(const struct report *r, FILE *f)
+{
+	int attached = 0, missing = 0;
+
+	for (int h = 0; h < HOOK__MAX; h++) {
+		const struct hook_plan *hp = &r->plan->hooks[h];
+		const struct candidate *c = hp->chosen >= 0 ? &hp->def->cand[hp->chosen] : NULL;
+
+		if (hp->status == HOOK_ATTACHED) {
+			attached++;
+			if (c && c->limits)
+				fprintf(f, "degraded: %s via %s %s: %s\n", hp->def->name,
+					mech_name(c->mech), c->target, c->limits);
+			continue;
+		}
+		missing++;
+		fprintf(f, "missing:  %s (%s): %s\n", hp->def->name, hook_status_name(hp->status),
+			hp->def->lost);
+	}
+	if (missing)
+		fprintf(f, "%d hooks attached, %d missing: 'pfnscope probe -v' says why\n\n", attached,
+			missing);
+}
+
 void report_print_table(const struct report *r, FILE *f)
 {
 	__u64 ndrops = 0;
 
+	report_print_plan(r, f);
 	fprintf(f, "%-7s %-25s %-22s %-21s %-26s %8s %6s\n", "PID", "RANGE", "NAME", "FLAGS",
 		"FAULT HANDLER [MODULE]", "FAULTS", "MAJOR");
 	for (size_t i = 0; i < r->nr_vmas; i++) {
