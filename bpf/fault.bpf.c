@@ -432,3 +432,30 @@ int BPF_KPROBE(vm_insert_page_kprobe, struct vm_area_struct *vma, unsigned long 
 	page_insert(vma, page);
 	return 0;
 }
+
+/* ----- vma-iter: snapshot of the traced processes' special VMAs ----- */
+
+/*
+ * Runs on demand (bpf_iter_create + read) over every task's VMAs: registers the
+ * VM_PFNMAP/VM_MIXEDMAP/VM_IO VMAs of traced processes in `vmas`, so that mappings that take
+ * no fault (remap_pfn_range fills them at mmap time) are listed on kernels where the pfn hooks
+ * cannot attach. The iterator visits each thread: only the group leader is used.
+ */
+SEC("iter/task_vma")
+int vma_iter(struct bpf_iter__task_vma *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct vm_area_struct *vma = ctx->vma;
+	struct vma_val *v;
+	__u64 flags;
+
+	if (!task || !vma || task->pid != task->tgid || !tgid_traced(task->tgid))
+		return 0;
+	flags = BPF_CORE_READ(vma, vm_flags);
+	if (!(flags & (0x400 | 0x4000 | 0x10000000)))	/* VM_PFNMAP | VM_IO | VM_MIXEDMAP */
+		return 0;
+	v = vma_get_task(vma, task->tgid, task);
+	if (v)
+		v->seen_by_iter = 1;
+	return 0;
+}

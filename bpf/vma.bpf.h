@@ -85,8 +85,9 @@ static __always_inline void vma_fill_name(struct vma_val *v, struct vm_area_stru
 		v->kind = VMA_KIND_ANON;
 }
 
-/* The row of @vma as seen by the current task; created (identity captured) on first sight. */
-static __always_inline struct vma_val *vma_get(struct vm_area_struct *vma, __u32 tgid)
+/* The row of @vma as seen by @task (of @tgid); created (identity captured) on first sight. */
+static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, __u32 tgid,
+						    struct task_struct *task)
 {
 	struct vma_key key = {
 		.tgid = tgid,
@@ -94,7 +95,6 @@ static __always_inline struct vma_val *vma_get(struct vm_area_struct *vma, __u32
 		.vma_cookie = (__u64)vma,
 	};
 	struct vma_val *v = bpf_map_lookup_elem(&vmas, &key);
-	struct task_struct *task;
 	__u32 zero = 0;
 
 	if (v) {
@@ -113,15 +113,20 @@ static __always_inline struct vma_val *vma_get(struct vm_area_struct *vma, __u32
 	v->vm_ops = (__u64)BPF_CORE_READ(vma, vm_ops);
 	if (v->vm_ops)
 		v->fault_fn = (__u64)BPF_CORE_READ(vma, vm_ops, fault);
-	task = bpf_get_current_task_btf();
-	v->remote = BPF_CORE_READ(vma, vm_mm) != task->mm;
-	bpf_get_current_comm(v->comm, sizeof(v->comm));
+	v->remote = BPF_CORE_READ(vma, vm_mm) != BPF_CORE_READ(task, mm);
+	bpf_probe_read_kernel_str(v->comm, sizeof(v->comm), task->comm);
 	vma_fill_name(v, vma);
 	if (bpf_map_update_elem(&vmas, &key, v, BPF_NOEXIST) == -E2BIG) {
 		count_drop(DROP_VMA_MAP_FULL);
 		return NULL;
 	}
 	return bpf_map_lookup_elem(&vmas, &key);
+}
+
+/* The row of @vma as seen by the current task. */
+static __always_inline struct vma_val *vma_get(struct vm_area_struct *vma, __u32 tgid)
+{
+	return vma_get_task(vma, tgid, bpf_get_current_task_btf());
 }
 
 #endif /* PFNSCOPE_VMA_BPF_H */

@@ -40,7 +40,8 @@ struct vma_val {
 	__u64 ino;
 	__u32 dev;
 	__u32 kind;		/* enum vma_kind */
-	__u32 remote;		/* touched by a task of another mm (GUP on a foreign VMA) */
+	__u16 remote;		/* touched by a task of another mm (GUP on a foreign VMA) */
+	__u16 seen_by_iter;	/* listed by the vma-iter snapshot */
 	__u32 rdev;		/* i_rdev of a device file (/dev/mem is 1:1) */
 	char name[PFNSCOPE_NAME_LEN];
 	char comm[PFNSCOPE_COMM_LEN];

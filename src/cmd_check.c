@@ -21,6 +21,8 @@
 #include "iomem.h"
 #include "rules.h"
 
+#define SNAPSHOT_MS 50
+
 enum { OPT_JSON = 0x100, OPT_FAIL_ON, OPT_BACKEND, OPT_MAX_VMAS, OPT_POLICY, OPT_MODULE = 'm' };
 
 static struct check_args {
@@ -163,6 +165,7 @@ int cmd_check(int argc, char **argv)
 	struct utsname uts;
 	static struct plan plan;
 	int ret = EXIT_ENV, err;
+	bool snapshot;
 	pid_t child;
 
 	args.fail_on = SEV_ERROR;
@@ -239,14 +242,26 @@ int cmd_check(int argc, char **argv)
 		fault_trace_pid(&fc, child);	/* best effort: faults before this are missed */
 	signal(SIGINT, SIG_IGN);	/* ^C goes to the command; we report when it is gone */
 
+	/* Without the pfn hooks, VM_PFNMAP/MIXEDMAP/IO VMAs are found by a vma-iter snapshot
+	 * every SNAPSHOT_MS while the command runs (a VMA that lives shorter may be missed). */
+	snapshot = plan_hook_active(&plan, HOOK_VMA_ITER) &&
+		   !plan_hook_active(&plan, HOOK_PFN_REMAP);
 	for (;;) {
 		siginfo_t si = {};
 		pid_t pid;
 
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT)) {
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT | (snapshot ? WNOHANG : 0))) {
 			if (errno == EINTR)
 				continue;
 			break;	/* ECHILD: the command and every orphan are gone */
+		}
+		if (snapshot && !si.si_pid) {
+			if (fault_snapshot_vmas(&fc)) {
+				pr_warn("vma-iter snapshot failed: %s", strerror(errno));
+				snapshot = false;
+			}
+			usleep(SNAPSHOT_MS * 1000);
+			continue;
 		}
 		pid = si.si_pid;
 		if (nzs == zcap) {

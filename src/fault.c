@@ -13,7 +13,7 @@
 const unsigned int fault_hooks_mask =
 	(1u << HOOK_TASK_FORK) | (1u << HOOK_TASK_EXIT) | (1u << HOOK_FAULT_COUNT) |
 	(1u << HOOK_FAULT_RETURN) | (1u << HOOK_PTE_INSTALL) | (1u << HOOK_PFN_INSERT) |
-	(1u << HOOK_PFN_REMAP) | (1u << HOOK_PAGE_INSERT);
+	(1u << HOOK_PFN_REMAP) | (1u << HOOK_PAGE_INSERT) | (1u << HOOK_VMA_ITER);
 
 int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 		const struct fault_opts *o)
@@ -49,8 +49,28 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 	return 0;
 }
 
+int fault_snapshot_vmas(struct fault_ctx *fc)
+{
+	char buf[256];
+	int fd, n;
+
+	if (!fc->iter_link) {
+		fc->iter_link = bpf_program__attach_iter(fc->skel->progs.vma_iter, NULL);
+		if (!fc->iter_link)
+			return -errno;
+	}
+	fd = bpf_iter_create(bpf_link__fd(fc->iter_link));
+	if (fd < 0)
+		return -errno;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;	/* the program writes into `vmas`, not into the seq file */
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
 void fault_stop(struct fault_ctx *fc)
 {
+	bpf_link__destroy(fc->iter_link);
 	for (int i = 0; i < HOOK__MAX * 2; i++)
 		bpf_link__destroy(fc->links[i]);
 	fault_bpf__destroy(fc->skel);

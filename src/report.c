@@ -174,6 +174,7 @@ static json_object *vma_json(const struct vma_row *v)
 	json_object_object_add(o, "mmap_handler", json_object_new_string(v->mmap_handler));
 	json_object_object_add(o, "module", v->module[0] ? json_object_new_string(v->module) : NULL);
 	json_object_object_add(o, "remote", json_object_new_boolean(v->val.remote));
+	json_object_object_add(o, "seen_by_iter", json_object_new_boolean(v->val.seen_by_iter));
 	json_object_object_add(o, "faults", json_object_new_int64(v->val.faults));
 	json_object_object_add(o, "faults_major", json_object_new_int64(v->val.faults_major));
 	json_object_object_add(o, "faults_gup", json_object_new_int64(v->val.faults_gup));

@@ -3,6 +3,7 @@
 """pfnscope check/probe on the running (host) kernel: real BPF, real faults, checked against
 the kernel's own counters (/proc/PID/stat via the zombie, task->min_flt at exit)."""
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -78,6 +79,25 @@ got = sorted(sum(v["faults"] for v in vmas_of(doc, s["pid"])
 ok(got == want, "each child's storm VMAs carry exactly its own faults", "%s != %s" % (got, want))
 ok(all(q["task_minflt"] >= q["faults"] for q in doc["processes"] if q["exited"]),
    "no process has more counted faults than the kernel's min_flt")
+
+# degraded mode: the special VMAs of the traced process are listed by vma-iter snapshots,
+# with exactly the vm_flags /proc/PID/smaps shows
+out = os.path.join(tmp, "rings.json")
+p = run([PFNSCOPE, "check", "--json", out, "--", os.path.join(WORKLOADS, "ringmaps"), "400"])
+doc = load_json(out)
+if hook(doc, "pfn-remap")["status"] == "attached":
+    skip("vma-iter lists PFNMAP/MIXEDMAP VMAs", "pfn hooks attached: no snapshots needed")
+else:
+    want = re.findall(r"ringmaps: vma (0x[0-9a-f]+) VmFlags: (.*)", p.stdout)
+    rows = {v["start"]: v for v in doc["vmas"] if v["seen_by_iter"]}
+    ok(len(want) >= 3 and all(a in rows and rows[a]["vm_flags"] == f.strip() for a, f in want),
+       "vma-iter lists the perf/io_uring VMAs with smaps' VmFlags (%d)" % len(want),
+       "smaps %s\niter %s" % (want, {a: r["vm_flags"] for a, r in rows.items()}))
+    ok(any(r["name"] == "[perf_event]" for r in rows.values()) and
+       any(r["name"] == "[io_uring]" for r in rows.values()),
+       "special VMAs are named as in /proc/PID/maps", [r["name"] for r in rows.values()])
+    ok("missing:  pfn-remap" in p.stdout and "degraded: fault-count" in p.stdout,
+       "check says what it cannot see on this kernel", p.stdout[:2000])
 
 # JSON to stdout keeps stdout parseable
 p = run([PFNSCOPE, "check", "--json", "-", "--", "true"])

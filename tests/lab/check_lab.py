@@ -195,4 +195,13 @@ if d:
        "/dev/mem write-back request seen and suppressed by the built-in policy", sup)
     names = {v["name"] for v in d["vmas"]}
     ok("[vdso]" in names and "mem" in names, "vDSO and /dev/mem VMAs are in the table", names)
+d = doc("dax")
+ok(d is not None and rc("dax") == 0, "DAX scenario ran (ext4 -o dax on emulated pmem)",
+   text("dax.out")[-2000:])
+if d:
+    v = [v for v in d["vmas"] if v["name"] == "file" and v["fault_handler"].startswith("ext4_dax")]
+    ok(v and v[0]["pages_by_class"]["device"] == 16 and v[0]["pfn_events"]["pfn-insert"] == 16,
+       "DAX: 16 device pages inserted by ext4_dax_fault", v)
+    ok(not [x for x in d["findings"] if x["severity"] in ("warning", "error")],
+       "DAX write-back device pfns are not flagged", d["findings"])
 done()

@@ -11,7 +11,9 @@ if ! ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1; then
 	echo "not ok - lab: no cloud kernel installed (make deps)"
 	exit 1
 fi
+# memmap=64M!512M + nd_e820/nd_pmem: emulated persistent memory for the DAX scenario
 tests/lab/run --timeout 1200 --add tests/lab/guest/suite.sh --log "$out/console.log" \
+	--append 'memmap=64M!512M' --kmod nd_e820 --kmod nd_pmem --kmod ext4 \
 	-- sh /extra/suite.sh > "$out/stdout.log" 2> "$out/stderr.log"
 rc=$?
 if [ $rc -ne 0 ]; then

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ringmaps: map and touch the kernel's own legitimate special mappings that
- * pfnscope must not flag: a perf ring buffer (perf_mmap_fault() returns RAM
- * pages) and io_uring's SQ/CQ rings and SQE array. Prints one line per
- * mapping; exits 1 if a mapping cannot be made.
+ * ringmaps [HOLD_MS]: map and touch the kernel's own legitimate special
+ * mappings that pfnscope must not flag: a perf ring buffer (perf_mmap_fault()
+ * returns RAM pages on 6.1) and io_uring's SQ/CQ rings and SQE array. Prints
+ * one line per mapping with its start address and, from /proc/self/smaps,
+ * its VmFlags ("ringmaps: vma 0xSTART VmFlags: ..."); with HOLD_MS keeps
+ * them mapped that long before exiting. Exits 1 if a mapping cannot be made.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,14 +17,38 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <stdlib.h>
+
 static long touch(volatile unsigned char *p, size_t len)
 {
-	long pagesz = sysconf(_SC_PAGESIZE), n = 0, sum = 0;
+	long pagesz = sysconf(_SC_PAGESIZE), n = 0;
 
 	for (size_t off = 0; off < len; off += pagesz, n++)
-		sum += p[off];
-	return sum >= 0 ? n : n;
+		(void)p[off];
+	return n;
 }
+
+/* Prints the VmFlags line of the smaps entry starting at @addr. */
+static void print_vmflags(void *addr)
+{
+	char line[512], want[32];
+	FILE *f = fopen("/proc/self/smaps", "r");
+	int in = 0;
+
+	if (!f)
+		return;
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)addr);
+	while (fgets(line, sizeof(line), f)) {
+		if (strchr(line, '-') && strchr(line, ' ') && strchr(line, '-') < strchr(line, ' '))
+			in = !strncmp(line, want, strlen(want));
+		if (in && !strncmp(line, "VmFlags:", 8))
+			printf("ringmaps: vma 0x%lx %s", (unsigned long)addr, line);
+	}
+	fclose(f);
+}
+
+static void *maps[4];
+static int nmaps;
 
 static int perf_ring(void)
 {
@@ -47,8 +73,7 @@ static int perf_ring(void)
 		return 1;
 	}
 	printf("ringmaps: perf ring pages=%ld\n", touch(p, len));
-	munmap(p, len);
-	close(fd);
+	maps[nmaps++] = p;
 	return 0;
 }
 
@@ -77,14 +102,22 @@ static int uring(void)
 	}
 	printf("ringmaps: io_uring sq=%ld cq=%ld sqes=%ld\n", touch(sq, sq_len),
 	       touch(cq, cq_len), touch(sqes, sqe_len));
-	close(fd);
+	maps[nmaps++] = sq;
+	if (cq != sq)
+		maps[nmaps++] = cq;
+	maps[nmaps++] = sqes;
 	return 0;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	int err = perf_ring();
 
 	err |= uring();
-	return err;
+	for (int i = 0; i < nmaps; i++)
+		print_vmflags(maps[i]);
+	fflush(stdout);
+	if (argc > 1)
+		usleep(atoi(argv[1]) * 1000);
+	return err;	/* the mappings go with the process */
 }

@@ -60,4 +60,14 @@ scenario legit pfnscope check --json legit.json -- sh -c \
 	'date >/dev/null; devmem 0xfed00000 32 && devmem 0xa0000 8 && ringmaps &&
 	 fixmap /dev/mem 1 --offset 0xfed00000 && fixmap /dev/mem 2 --offset 0xa0000'
 
+# DAX on emulated pmem: ext4 -o dax faults insert device pfns (pfn_t PFN_DEV|PFN_MAP) mapped
+# write-back, legitimately
+if mke2fs -q -b 4096 /dev/pmem0 && mkdir -p /mnt/dax && mount -t ext4 -o dax /dev/pmem0 /mnt/dax &&
+	dd if=/dev/zero of=/mnt/dax/file bs=4096 count=16 2>/dev/null; then
+	scenario dax pfnscope check --json dax.json -- fixmap /mnt/dax/file 16
+else
+	echo "dax setup failed" > dax.out
+	emit dax.out
+fi
+
 echo "# lab suite done"
