@@ -94,7 +94,7 @@ run: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all lab-modules lab-workloads
 	$(Q)tests/lab/run -- sh -c 'pfnscope check -- sh -c "faultstorm 4 1 && ringmaps && \
-	   for d in zero reserved vga pfnmap mixed freed mmio_wb; do \
+	   for d in zero reserved vga pfnmap mixed freed mmio_wb rampfn; do \
 	   fixmap /dev/pfnfix_\$$d 8 >/dev/null || exit 1; done"'; test $$? -le 1
 
 -include tests/lab.mk

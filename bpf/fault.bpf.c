@@ -364,29 +364,67 @@ int BPF_KPROBE(pfn_insert_kprobe, struct vm_area_struct *vma, unsigned long addr
 
 /* ----- pfn-remap: remap_pfn_range(vma, addr, pfn, size, prot) at mmap time ----- */
 
+/*
+ * remap_pfn_range() calls track_pfn_remap(vma, &prot, ...) (x86 PAT: the memtype reserved for
+ * the range may replace the requested cache mode) and then fills the ptes with the adjusted
+ * prot. fexit of track_pfn_remap stashes that installed prot per thread; fexit of
+ * remap_pfn_range records requested (its own argument) and installed.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u64);
+} remap_prot_stash SEC(".maps");
+
+SEC("fexit/track_pfn_remap")
+int pfn_track_fexit(unsigned long long *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), prot = 0;
+
+	if (!tgid_traced(id >> 32))
+		return 0;
+	/* the pgprot_t * argument, read after the call adjusted it */
+	if (bpf_probe_read_kernel(&prot, sizeof(prot), (void *)ctx[1]) == 0 &&
+	    bpf_map_update_elem(&remap_prot_stash, &id, &prot, BPF_ANY))
+		count_drop(DROP_STASH_FULL);
+	return 0;
+}
+
 static __always_inline void pfn_remap(struct vm_area_struct *vma, __u64 pfn, __u64 size,
 				      __u64 req_prot)
 {
-	__u32 tgid = current_tgid(), ref = 0;
+	__u64 id = bpf_get_current_pid_tgid(), *inst;
+	__u32 tgid = id >> 32, ref = 0;
 	struct vma_val *v;
+	bool known = false;
+	__u64 inst_prot = 0;
 	__u8 st;
 
 	if (!tgid_traced(tgid))
 		return;
-	/* remap_pfn_range_notrack() is about to set VM_IO|VM_PFNMAP|VM_DONTEXPAND|VM_DONTDUMP,
-	 * and a remapped VMA takes no fault that would refresh them: record them now */
+	inst = bpf_map_lookup_elem(&remap_prot_stash, &id);
+	if (inst) {
+		inst_prot = *inst;
+		known = true;
+		bpf_map_delete_elem(&remap_prot_stash, &id);
+	}
+	/* remap_pfn_range_notrack() sets VM_IO|VM_PFNMAP|VM_DONTEXPAND|VM_DONTDUMP, and a
+	 * remapped VMA takes no fault that would refresh them: record them (the kprobe entry
+	 * runs before they are set) */
 	v = vma_get(vma, tgid);
 	if (v)
 		v->vm_flags |= 0x4000 | 0x400 | 0x40000 | 0x4000000;
 	/* the state of the first page stands for the range */
 	st = page_state(pfn_to_page(pfn), &ref);
-	pfn_record(vma, tgid, SRC_PFN_REMAP, pfn, st, ref, req_prot, 0, false, size >> 12);
+	pfn_record(vma, tgid, SRC_PFN_REMAP, pfn, st, ref, req_prot, inst_prot, known, size >> 12);
 }
 
-SEC("fentry/remap_pfn_range")
-int pfn_remap_fentry(unsigned long long *ctx)
+SEC("fexit/remap_pfn_range")
+int pfn_remap_fexit(unsigned long long *ctx)
 {
-	pfn_remap((struct vm_area_struct *)ctx[0], ctx[2], ctx[3], ctx[4]);
+	if (ctx[5] == 0)	/* int return value: 0 on success */
+		pfn_remap((struct vm_area_struct *)ctx[0], ctx[2], ctx[3], ctx[4]);
 	return 0;
 }
 

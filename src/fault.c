@@ -13,7 +13,8 @@
 const unsigned int fault_hooks_mask =
 	(1u << HOOK_TASK_FORK) | (1u << HOOK_TASK_EXIT) | (1u << HOOK_FAULT_COUNT) |
 	(1u << HOOK_FAULT_RETURN) | (1u << HOOK_PTE_INSTALL) | (1u << HOOK_PFN_INSERT) |
-	(1u << HOOK_PFN_REMAP) | (1u << HOOK_PAGE_INSERT) | (1u << HOOK_VMA_ITER);
+	(1u << HOOK_PFN_REMAP) | (1u << HOOK_PFN_TRACK) |
+	(1u << HOOK_PAGE_INSERT) | (1u << HOOK_VMA_ITER);
 
 int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 		const struct fault_opts *o)

@@ -75,8 +75,16 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 		.lost = "remap_pfn_range mappings are not classified",
 		.cand = {
 			/* remap_pfn_range_notrack is inlined into it on 6.1: hook the outer one */
-			{ MECH_FENTRY, "remap_pfn_range", { "pfn_remap_fentry" } },
+			{ MECH_FEXIT, "remap_pfn_range", { "pfn_remap_fexit" } },
 			{ MECH_KPROBE, "remap_pfn_range", { "pfn_remap_kprobe" } },
+		},
+	},
+	[HOOK_PFN_TRACK] = {
+		.name = "pfn-track",
+		.what = "the cache mode x86 PAT installs for a remap_pfn_range (track_pfn_remap)",
+		.lost = "installed cache mode of remap_pfn_range mappings unknown",
+		.cand = {
+			{ MECH_FEXIT, "track_pfn_remap", { "pfn_track_fexit" } },
 		},
 	},
 	[HOOK_PAGE_INSERT] = {

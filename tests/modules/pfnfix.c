@@ -256,6 +256,35 @@ static int mixed_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* ---- /dev/pfnfix_rampfn (RAM_PFNMAP) -------------------------------------- */
+
+/*
+ * Ordinary RAM pages (the mixed pool, which the module owns) inserted by pfn into a VM_PFNMAP
+ * VMA: the VM holds no reference, correctness rests on the pool outliving the mapping. Legal
+ * but worth an info finding.
+ */
+static vm_fault_t rampfn_fault(struct vm_fault *vmf)
+{
+	struct page *page = mixed_pool[vmf->pgoff % pool_pages];
+
+	return vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(page));
+}
+
+static const struct vm_operations_struct rampfn_vm_ops = {
+	.fault = rampfn_fault,
+};
+
+static int rampfn_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	int ret = require_shared(vma);
+
+	if (ret)
+		return ret;
+	vma->vm_flags |= VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_ops = &rampfn_vm_ops;
+	return 0;
+}
+
 /* ---- /dev/pfnfix_freed ---------------------------------------------------- */
 
 struct freed_map {
@@ -443,6 +472,7 @@ static const struct file_operations pfnfix_fops[] = {
 	PFNFIX_FOPS(mixed_mmap),
 	PFNFIX_FOPS(freed_mmap),
 	PFNFIX_FOPS(mmio_wb_mmap),
+	PFNFIX_FOPS(rampfn_mmap),
 	{
 		.owner = THIS_MODULE,
 		.unlocked_ioctl = pin_ioctl,
@@ -458,6 +488,7 @@ static const char *const pfnfix_names[] = {
 	"pfnfix_mixed",
 	"pfnfix_freed",
 	"pfnfix_mmio_wb",
+	"pfnfix_rampfn",
 	"pfnfix_pin",
 };
 

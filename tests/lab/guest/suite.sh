@@ -41,7 +41,7 @@ scenario storm-tp pfnscope check --backend tracepoint --json storm-tp.json -- fa
 
 # every fixture device mapped and faulted, under both backends
 FIX='for d in zero reserved vga; do fixmap /dev/pfnfix_$d 8 --pagemap || exit 1; done
-for d in pfnmap mixed freed mmio_wb; do fixmap /dev/pfnfix_$d 8 || exit 1; done'
+for d in pfnmap mixed freed mmio_wb rampfn; do fixmap /dev/pfnfix_$d 8 || exit 1; done'
 scenario fix-fentry pfnscope check --json fix-fentry.json -- sh -c "$FIX"
 scenario fix-kprobe pfnscope check --backend kprobe --json fix-kprobe.json -- sh -c "$FIX"
 
