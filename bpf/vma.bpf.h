@@ -26,6 +26,23 @@ struct {
 	__type(value, struct proc_val);
 } procs SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);		/* mm cookie */
+	__type(value, struct mm_val);
+} mms SEC(".maps");
+
+static __always_inline struct mm_val *mm_get(__u64 mm, __u32 tgid)
+{
+	struct mm_val *m = bpf_map_lookup_elem(&mms, &mm), init = { .tgid = tgid };
+
+	if (m)
+		return m;
+	bpf_map_update_elem(&mms, &mm, &init, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&mms, &mm);
+}
+
 /* Scratch for building a vma_val: too large for comfort on the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -85,19 +102,29 @@ static __always_inline void vma_fill_name(struct vma_val *v, struct vm_area_stru
 		v->kind = VMA_KIND_ANON;
 }
 
+/* The address that names a VMA in its key: vm_start, but vm_end for a stack (VM_GROWSDOWN,
+ * whose vm_start moves as it grows, expand_downwards() in mm/mmap.c). */
+static __always_inline __u64 vma_anchor(struct vm_area_struct *vma)
+{
+	if (BPF_CORE_READ(vma, vm_flags) & 0x100)	/* VM_GROWSDOWN */
+		return BPF_CORE_READ(vma, vm_end);
+	return BPF_CORE_READ(vma, vm_start);
+}
+
 /* The row of @vma as seen by @task (of @tgid); created (identity captured) on first sight. */
 static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, __u32 tgid,
 						    struct task_struct *task)
 {
 	struct vma_key key = {
 		.tgid = tgid,
-		.vm_start = BPF_CORE_READ(vma, vm_start),
+		.vm_start = vma_anchor(vma),
 		.vma_cookie = (__u64)vma,
 	};
 	struct vma_val *v = bpf_map_lookup_elem(&vmas, &key);
 	__u32 zero = 0;
 
 	if (v) {
+		v->vm_start = BPF_CORE_READ(vma, vm_start);
 		v->vm_end = BPF_CORE_READ(vma, vm_end);
 		v->vm_flags = BPF_CORE_READ(vma, vm_flags);
 		return v;
@@ -106,11 +133,12 @@ static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, 
 	if (!v)
 		return NULL;
 	__builtin_memset(v, 0, sizeof(*v));
-	v->vm_start = key.vm_start;
+	v->vm_start = BPF_CORE_READ(vma, vm_start);
 	v->vm_end = BPF_CORE_READ(vma, vm_end);
 	v->vm_flags = BPF_CORE_READ(vma, vm_flags);
 	v->vm_pgoff = BPF_CORE_READ(vma, vm_pgoff);
 	v->vm_ops = (__u64)BPF_CORE_READ(vma, vm_ops);
+	v->mm = (__u64)BPF_CORE_READ(vma, vm_mm);
 	if (v->vm_ops)
 		v->fault_fn = (__u64)BPF_CORE_READ(vma, vm_ops, fault);
 	v->remote = BPF_CORE_READ(vma, vm_mm) != BPF_CORE_READ(task, mm);
@@ -120,7 +148,23 @@ static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, 
 		count_drop(DROP_VMA_MAP_FULL);
 		return NULL;
 	}
+	mm_get(v->mm, tgid);	/* the address space this row belongs to */
 	return bpf_map_lookup_elem(&vmas, &key);
+}
+
+/* The tgid that owns @vma's address space: mm->owner (CONFIG_MEMCG), else the current task.
+ * During fork the child's VMAs are touched by the parent: the owner is the child. */
+static __always_inline __u32 vma_owner_tgid(struct vm_area_struct *vma)
+{
+	struct mm_struct *mm = BPF_CORE_READ(vma, vm_mm);
+
+	if (bpf_core_field_exists(mm->owner)) {
+		struct task_struct *owner = BPF_CORE_READ(mm, owner);
+
+		if (owner)
+			return BPF_CORE_READ(owner, tgid);
+	}
+	return current_tgid();
 }
 
 /* The row of @vma as seen by the current task. */

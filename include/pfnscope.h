@@ -42,4 +42,23 @@ struct proc_val {
 	char comm[PFNSCOPE_COMM_LEN];
 };
 
+/* Address-space state (map `mms`, keyed by the mm cookie). */
+#define MM_UNOBSERVED	0x1	/* created as a copy of an untraced mm: its RSS is not fully seen */
+#define MM_EXITED	0x2	/* exit_mmap() finished */
+
+struct mm_val {
+	__u32 tgid;
+	__u32 flags;
+	__s64 kernel_rss_at_exit[4];	/* mm->rss_stat after exit_mmap (6.1: exact atomics) */
+	__u32 kernel_rss_known;
+	__u32 _pad;
+	__s64 fork_rss_seen[4];		/* mm counters after the last copy_page_range() of a fork */
+};
+
+/* Kernel-reported bad page-table entries (print_bad_pte), kept for the report. */
+struct bad_pte_val {
+	__u64 count;
+	__u64 pfn;		/* pfn of the last bad entry, ~0 if none */
+};
+
 #endif /* PFNSCOPE_H */

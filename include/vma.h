@@ -14,8 +14,17 @@
 struct vma_key {
 	__u32 tgid;
 	__u32 _pad;
-	__u64 vm_start;
+	__u64 vm_start;		/* vm_end for a stack (VM_GROWSDOWN): the end that does not move */
 	__u64 vma_cookie;
+};
+
+/* The mm counters of include/linux/mm_types_task.h (NR_MM_COUNTERS), same order. */
+enum rss_member {
+	RSS_FILE,	/* MM_FILEPAGES */
+	RSS_ANON,	/* MM_ANONPAGES */
+	RSS_SWAP,	/* MM_SWAPENTS */
+	RSS_SHMEM,	/* MM_SHMEMPAGES */
+	RSS_MEMBERS,
 };
 
 /* Where the VMA's name comes from (what /proc/PID/maps would print). */
@@ -52,6 +61,14 @@ struct vma_val {
 	__u64 faults_retry;	/* VM_FAULT_RETRY: retried, counted once when it completes */
 	__u64 faults_error;	/* VM_FAULT_ERROR: not counted in minflt/majflt */
 	__u64 ptes_installed;	/* ptes set for fault-handler pages (do_set_pte/set_pte_range) */
+	/* RSS as the rmap sees it: pages whose mapping entered (rmap add) and left (rmap
+	 * remove) this VMA, by mm counter (enum rss_member); fork copies count as entering */
+	__u64 rss_in[RSS_MEMBERS];
+	__u64 rss_out[RSS_MEMBERS];
+	__u64 rss_in_reserved;	/* PG_reserved pages among rss_in (counted as file pages) */
+	__u64 teardowns;	/* unmap_page_range() calls on this VMA */
+	__u64 bad_ptes;		/* print_bad_pte() reports on this VMA */
+	__u64 mm;		/* vm_mm cookie: groups the rows of one address space */
 };
 
 #endif /* PFNSCOPE_VMA_H */

@@ -16,6 +16,7 @@
 #include "pfnscope.h"
 #include "options.h"
 #include "fault.h"
+#include "zap.h"
 #include "ksyms.h"
 #include "report.h"
 #include "iomem.h"
@@ -23,7 +24,8 @@
 
 #define SNAPSHOT_MS 50
 
-enum { OPT_JSON = 0x100, OPT_FAIL_ON, OPT_BACKEND, OPT_MAX_VMAS, OPT_POLICY, OPT_MODULE = 'm' };
+enum { OPT_JSON = 0x100, OPT_FAIL_ON, OPT_BACKEND, OPT_MAX_VMAS, OPT_POLICY, OPT_TIMELINE,
+       OPT_MODULE = 'm' };
 
 static struct check_args {
 	const char *json;
@@ -32,6 +34,7 @@ static struct check_args {
 	unsigned long max_vmas;
 	const char *policy;
 	const char *module;
+	unsigned long timeline_ms;
 	char **cmd;
 } args;
 
@@ -47,6 +50,7 @@ static const char doc[] =
 	"    pfnscope check --backend kprobe -- ./t   # force kprobes instead of fentry\n"
 	"    pfnscope check -m mydrv -- ./t           # only VMAs whose vm_ops are in mydrv.ko\n"
 	"    pfnscope check --policy p.txt -- ./t     # lower/silence rules (docs/findings.md)\n"
+	"    pfnscope check --timeline 100 --json o.json -- ./t  # per-VMA RSS every 100 ms\n"
 	"\n"
 	"Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage error, "
 	"3 environment error (not root, no BTF, nothing could attach).";
@@ -62,6 +66,8 @@ static const struct argp_option options[] = {
 	  "handlers, modules or files" },
 	{ "module", OPT_MODULE, "NAME", 0, "Only VMAs whose vm_ops or fault handler are in module "
 	  "NAME" },
+	{ "timeline", OPT_TIMELINE, "MS", 0, "Sample every VMA's RSS and faults every MS "
+	  "milliseconds into the JSON timeline (10..60000)" },
 	{},
 };
 
@@ -94,6 +100,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_MODULE:
 		args.module = arg;
+		break;
+	case OPT_TIMELINE:
+		errno = 0;
+		args.timeline_ms = strtoul(arg, &end, 0);
+		if (errno || *end || args.timeline_ms < 10 || args.timeline_ms > 60000)
+			return usage_error(state, "--timeline: '%s' is not a number of ms in 10..60000",
+					   arg);
 		break;
 	case ARGP_KEY_ARG:
 		/* the first non-option starts COMMAND: everything after it is its own */
@@ -156,6 +169,7 @@ int cmd_check(int argc, char **argv)
 	struct collect_maps maps;
 	struct report rep = { .command = "check" };
 	struct fault_ctx fc;
+	struct zap_ctx zc = {};
 	struct output out = {};
 	struct timespec t0, t1;
 	struct ksyms *ks = NULL;
@@ -165,6 +179,7 @@ int cmd_check(int argc, char **argv)
 	struct utsname uts;
 	static struct plan plan;
 	int ret = EXIT_ENV, err;
+	unsigned long poll_ms;
 	bool snapshot;
 	pid_t child;
 
@@ -203,6 +218,7 @@ int cmd_check(int argc, char **argv)
 	fo.max_vmas = args.max_vmas;
 	if (fault_start(&fc, &plan, ks, &fo))
 		goto out_abort;
+	zap_start(&zc, &fc, &plan);	/* failures are reported; pfnscope runs without RSS */
 	if (!plan_hook_active(&plan, HOOK_FAULT_COUNT)) {
 		pr_err("no mechanism could attach the fault-count hook (pfnscope probe says why)");
 		goto out_stop;
@@ -246,21 +262,30 @@ int cmd_check(int argc, char **argv)
 	 * every SNAPSHOT_MS while the command runs (a VMA that lives shorter may be missed). */
 	snapshot = plan_hook_active(&plan, HOOK_VMA_ITER) &&
 		   !plan_hook_active(&plan, HOOK_PFN_REMAP);
+	fault_maps(&fc, &maps);
+	rep.timeline_ms = args.timeline_ms;
+	poll_ms = snapshot ? SNAPSHOT_MS : 0;
+	if (args.timeline_ms && (!poll_ms || args.timeline_ms < poll_ms))
+		poll_ms = args.timeline_ms;
 	for (;;) {
 		siginfo_t si = {};
 		pid_t pid;
 
-		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT | (snapshot ? WNOHANG : 0))) {
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOWAIT | (poll_ms ? WNOHANG : 0))) {
 			if (errno == EINTR)
 				continue;
 			break;	/* ECHILD: the command and every orphan are gone */
 		}
-		if (snapshot && !si.si_pid) {
-			if (fault_snapshot_vmas(&fc)) {
+		if (poll_ms && !si.si_pid) {
+			if (snapshot && fault_snapshot_vmas(&fc)) {
 				pr_warn("vma-iter snapshot failed: %s", strerror(errno));
 				snapshot = false;
 			}
-			usleep(SNAPSHOT_MS * 1000);
+			if (args.timeline_ms && collect_timeline_sample(&maps, &rep)) {
+				pr_err("out of memory");
+				goto out_stop;
+			}
+			usleep(poll_ms * 1000);
 			continue;
 		}
 		pid = si.si_pid;
@@ -283,7 +308,6 @@ int cmd_check(int argc, char **argv)
 	rep.duration_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
 	rep.plan = &plan;
-	fault_maps(&fc, &maps);
 	err = collect_report(&maps, ks, &rep);
 	if (err) {
 		pr_err("cannot read the BPF maps: %s", strerror(-err));
@@ -292,7 +316,8 @@ int cmd_check(int argc, char **argv)
 	}
 	rep.module_filter = args.module;
 	for (size_t i = 0; i < rep.nr_vmas; i++)
-		rep.vmas[i].hidden = args.module && strcmp(rep.vmas[i].module, args.module);
+		rep.vmas[i].hidden = rep.vmas[i].merged ||
+				     (args.module && strcmp(rep.vmas[i].module, args.module));
 	if (findings_evaluate(&rep, io, &pol)) {
 		pr_err("out of memory");
 		ret = EXIT_INTERNAL;
@@ -320,6 +345,7 @@ int cmd_check(int argc, char **argv)
 		      EXIT_FINDINGS : EXIT_CLEAN;
 	}
 out_stop:
+	zap_stop(&zc);
 	fault_stop(&fc);
 out_abort:
 	if (ret != EXIT_CLEAN && ret != EXIT_FINDINGS)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -161,6 +162,155 @@ static int collect_pfns(int fd, struct report *r)
 	return 0;
 }
 
+static const struct mm_row *mm_of(const struct report *r, __u64 cookie)
+{
+	for (size_t i = 0; i < r->nr_mms; i++)
+		if (r->mms[i].cookie == cookie)
+			return &r->mms[i];
+	return NULL;
+}
+
+/*
+ * Rows with tgid 0 are what a child's VMA inherited at fork (bpf/zap.bpf.c fork_copy): give
+ * them to the owner of their mm, merging with the row its later events made.
+ */
+static void assign_fork_rows(struct report *r)
+{
+	for (size_t i = 0; i < r->nr_vmas; i++) {
+		struct vma_row *seed = &r->vmas[i], *own = NULL;
+		const struct mm_row *mm;
+
+		if (seed->key.tgid || !(mm = mm_of(r, seed->val.mm)) || !mm->val.tgid)
+			continue;
+		for (size_t j = 0; j < r->nr_vmas; j++)
+			if (r->vmas[j].key.tgid == mm->val.tgid &&
+			    r->vmas[j].key.vma_cookie == seed->key.vma_cookie &&
+			    r->vmas[j].key.vm_start == seed->key.vm_start)
+				own = &r->vmas[j];
+		if (!own) {
+			seed->key.tgid = mm->val.tgid;
+			seed->val.remote = 0;
+			continue;
+		}
+		for (int m = 0; m < RSS_MEMBERS; m++) {
+			own->val.rss_in[m] += seed->val.rss_in[m];
+			own->val.rss_out[m] += seed->val.rss_out[m];
+		}
+		own->val.rss_in_reserved += seed->val.rss_in_reserved;
+		seed->hidden = true;
+		seed->merged = true;
+	}
+}
+
+static int collect_mms(int fd, struct report *r)
+{
+	__u64 key, next, *prev = NULL;
+	size_t cap = 0;
+
+	if (fd < 0)
+		return 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct mm_row *row;
+
+		key = next;
+		prev = &key;
+		if (r->nr_mms == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct mm_row *n = realloc(r->mms, ncap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			r->mms = n;
+			cap = ncap;
+		}
+		row = &r->mms[r->nr_mms];
+		memset(row, 0, sizeof(*row));
+		if (bpf_map_lookup_elem(fd, &key, &row->val))
+			continue;
+		row->cookie = key;
+		r->nr_mms++;
+	}
+	assign_fork_rows(r);
+	/* net RSS per member: the sum of the address space's VMA rows */
+	for (size_t i = 0; i < r->nr_mms; i++)
+		for (size_t v = 0; v < r->nr_vmas; v++) {
+			const struct vma_val *vv = &r->vmas[v].val;
+
+			if (r->vmas[v].merged || vv->mm != r->mms[i].cookie ||
+			    r->vmas[v].key.tgid != r->mms[i].val.tgid)
+				continue;
+			r->mms[i].nr_vmas++;
+			for (int m = 0; m < RSS_MEMBERS; m++)
+				r->mms[i].net[m] += (long long)vv->rss_in[m] - (long long)vv->rss_out[m];
+		}
+	return 0;
+}
+
+int collect_timeline_sample(const struct collect_maps *m, struct report *r)
+{
+	struct vma_key key, next;
+	struct timeline_sample *s, *ns;
+	struct timespec ts;
+	void *prev = NULL;
+	size_t cap = 0;
+
+	ns = realloc(r->timeline, (r->nr_samples + 1) * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	r->timeline = ns;
+	s = &r->timeline[r->nr_samples++];
+	memset(s, 0, sizeof(*s));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->t_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	while (bpf_map_get_next_key(m->vmas_fd, prev, &next) == 0) {
+		struct vma_val v;
+		struct timeline_vma *tv;
+		bool any = false;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(m->vmas_fd, &key, &v))
+			continue;
+		for (int i = 0; i < RSS_MEMBERS; i++)
+			any |= v.rss_in[i] != v.rss_out[i];
+		if (!any && !v.faults)
+			continue;
+		if (s->nr == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct timeline_vma *n = realloc(s->vmas, ncap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			s->vmas = n;
+			cap = ncap;
+		}
+		tv = &s->vmas[s->nr++];
+		tv->pid = key.tgid;
+		if (!key.tgid) {	/* a fork-time row: its owner is the mm's (see assign_fork_rows) */
+			struct mm_val mv;
+
+			if (m->mms_fd >= 0 && !bpf_map_lookup_elem(m->mms_fd, &v.mm, &mv))
+				tv->pid = mv.tgid;
+		}
+		tv->vm_start = v.vm_start;
+		tv->faults = v.faults;
+		for (int i = 0; i < RSS_MEMBERS; i++)
+			tv->rss[i] = (long long)v.rss_in[i] - (long long)v.rss_out[i];
+	}
+	/* merge rows of the same VMA (a fork-time row and its owner's) */
+	for (size_t i = 0; i < s->nr; i++)
+		for (size_t j = i + 1; j < s->nr; j++) {
+			if (s->vmas[i].pid != s->vmas[j].pid ||
+			    s->vmas[i].vm_start != s->vmas[j].vm_start)
+				continue;
+			for (int k = 0; k < RSS_MEMBERS; k++)
+				s->vmas[i].rss[k] += s->vmas[j].rss[k];
+			s->vmas[i].faults += s->vmas[j].faults;
+			s->vmas[j--] = s->vmas[--s->nr];
+		}
+	return 0;
+}
+
 int collect_report(const struct collect_maps *m, struct ksyms *ks, struct report *r)
 {
 	int err;
@@ -176,6 +326,10 @@ int collect_report(const struct collect_maps *m, struct ksyms *ks, struct report
 	if (err)
 		return err;
 	report_sort(r);
+	err = collect_mms(m->mms_fd, r);
+	if (err)
+		return err;
+	report_sort(r);	/* fork rows changed hands */
 	/* per-process sum of VMA rows, to show what could not be attributed */
 	for (size_t i = 0, v = 0; i < r->nr_procs; i++) {
 		while (v < r->nr_vmas && r->vmas[v].key.tgid < r->procs[i].pid)

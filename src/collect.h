@@ -10,7 +10,11 @@ struct collect_maps {
 	int procs_fd;
 	int drops_fd;
 	int pfn_fd;
+	int mms_fd;
 };
+
+/* Appends one --timeline sample of every VMA row with RSS or faults. */
+int collect_timeline_sample(const struct collect_maps *m, struct report *r);
 
 /* Fills r->vmas, r->procs, r->drops; names VMAs and symbolises vm_ops and fault handlers.
  * Returns 0 or -errno. */

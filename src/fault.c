@@ -15,6 +15,7 @@ const unsigned int fault_hooks_mask =
 	(1u << HOOK_FAULT_RETURN) | (1u << HOOK_PTE_INSTALL) | (1u << HOOK_PFN_INSERT) |
 	(1u << HOOK_PFN_REMAP) | (1u << HOOK_PFN_TRACK) |
 	(1u << HOOK_PAGE_INSERT) | (1u << HOOK_VMA_ITER);
+/* mm-exit and mm-fork of the fault object are not built: see zap.c */
 
 int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 		const struct fault_opts *o)
@@ -46,7 +47,8 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 		fault_stop(fc);
 		return err;
 	}
-	plan_attach(plan, fc->skel->obj, fc->mask, fc->links);
+	plan_attach(plan, fc->skel->obj, fc->mask);
+	fc->plan = plan;
 	return 0;
 }
 
@@ -72,8 +74,8 @@ int fault_snapshot_vmas(struct fault_ctx *fc)
 void fault_stop(struct fault_ctx *fc)
 {
 	bpf_link__destroy(fc->iter_link);
-	for (int i = 0; i < HOOK__MAX * 2; i++)
-		bpf_link__destroy(fc->links[i]);
+	if (fc->plan)
+		plan_detach(fc->plan, fc->mask);
 	fault_bpf__destroy(fc->skel);
 	memset(fc, 0, sizeof(*fc));
 }
@@ -97,4 +99,5 @@ void fault_maps(const struct fault_ctx *fc, struct collect_maps *m)
 	m->procs_fd = bpf_map__fd(fc->skel->maps.procs);
 	m->drops_fd = bpf_map__fd(fc->skel->maps.drops);
 	m->pfn_fd = bpf_map__fd(fc->skel->maps.pfn_hits);
+	m->mms_fd = bpf_map__fd(fc->skel->maps.mms);
 }

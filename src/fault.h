@@ -21,7 +21,7 @@ extern const unsigned int fault_hooks_mask;
 
 struct fault_ctx {
 	struct fault_bpf *skel;
-	struct bpf_link *links[HOOK__MAX * 2];
+	struct plan *plan;
 	unsigned int mask;	/* hooks this object serves */
 	struct bpf_link *iter_link;
 };

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdlib.h>
 #include "report.h"
 #include "vmflags.h"
 
@@ -13,6 +14,14 @@ const char *pfn_src_name(int src)
 		[SRC_PFN_REMAP] = "pfn-remap", [SRC_PAGE_INSERT] = "page-insert",
 	};
 	return src >= 0 && src < SRC__MAX ? names[src] : "?";
+}
+
+const char *rss_member_name(int m)
+{
+	static const char *const names[RSS_MEMBERS] = {
+		[RSS_FILE] = "file", [RSS_ANON] = "anon", [RSS_SWAP] = "swap", [RSS_SHMEM] = "shmem",
+	};
+	return m >= 0 && m < RSS_MEMBERS ? names[m] : "?";
 }
 
 static struct vma_row *vma_of(struct report *r, const struct vma_key *k)
@@ -73,6 +82,88 @@ static int rule_for(const struct pfn_row *p)
 	return -1;
 }
 
+static struct finding *finding_new(struct report *r, int rule, const struct vma_row *v)
+{
+	struct finding *f = realloc(r->findings, (r->nr_findings + 1) * sizeof(*f));
+
+	if (!f)
+		return NULL;
+	r->findings = f;
+	f = &r->findings[r->nr_findings++];
+	memset(f, 0, sizeof(*f));
+	f->rule = rule;
+	f->vma = v;
+	f->src = -1;
+	f->member = -1;
+	return f;
+}
+
+static void apply_policy(struct finding *f, const struct policy *pol)
+{
+	f->policy = pol ? policy_match(pol, f->rule, f->vma) : NULL;
+	f->severity = f->policy ? f->policy->severity : rules[f->rule].severity;
+}
+
+/* BAD_PTE per VMA; RSS_IMBALANCE per fully observed, exited address space and member. */
+static int vma_level_findings(struct report *r, const struct policy *pol)
+{
+	for (size_t i = 0; i < r->nr_vmas; i++) {
+		struct finding *f;
+
+		if (!r->vmas[i].val.bad_ptes)
+			continue;
+		f = finding_new(r, RULE_BAD_PTE, &r->vmas[i]);
+		if (!f)
+			return -ENOMEM;
+		f->count = r->vmas[i].val.bad_ptes;
+		apply_policy(f, pol);
+	}
+	for (size_t i = 0; i < r->nr_mms; i++) {
+		const struct mm_row *mm = &r->mms[i];
+
+		if ((mm->val.flags & (MM_EXITED | MM_UNOBSERVED)) != MM_EXITED)
+			continue;
+		for (int m = 0; m < RSS_MEMBERS; m++) {
+			const struct vma_row *worst = NULL;
+			long long worst_net = 0;
+			struct finding *f;
+			size_t len = 0;
+
+			if (!mm->net[m])
+				continue;
+			f = finding_new(r, RULE_RSS_IMBALANCE, NULL);
+			if (!f)
+				return -ENOMEM;
+			for (size_t v = 0; v < r->nr_vmas; v++) {
+				const struct vma_row *vr = &r->vmas[v];
+				long long net = (long long)vr->val.rss_in[m] - (long long)vr->val.rss_out[m];
+
+				if (vr->val.mm != mm->cookie || vr->key.tgid != mm->val.tgid || !net)
+					continue;
+				len += snprintf(f->contributors + len,
+						len < sizeof(f->contributors) ? sizeof(f->contributors) - len : 0,
+						"%s%llx-%llx %s (%+lld)", len ? ", " : "",
+						(unsigned long long)vr->val.vm_start,
+						(unsigned long long)vr->val.vm_end, vr->name, net);
+				if (!worst || llabs(net) > llabs(worst_net)) {
+					worst = vr;
+					worst_net = net;
+				}
+			}
+			if (!worst) {	/* no row carries it: cannot attribute */
+				r->nr_findings--;
+				continue;
+			}
+			f->vma = worst;
+			f->member = m;
+			f->amount = mm->net[m];
+			f->count = llabs(mm->net[m]);
+			apply_policy(f, pol);
+		}
+	}
+	return 0;
+}
+
 static struct finding *finding_for(struct report *r, int rule, const struct pfn_row *p)
 {
 	struct finding *f;
@@ -82,14 +173,9 @@ static struct finding *finding_for(struct report *r, int rule, const struct pfn_
 		if (f->rule == rule && f->vma == p->vma && f->src == p->key.src)
 			return f;
 	}
-	f = realloc(r->findings, (r->nr_findings + 1) * sizeof(*f));
+	f = finding_new(r, rule, p->vma);
 	if (!f)
 		return NULL;
-	r->findings = f;
-	f = &r->findings[r->nr_findings++];
-	memset(f, 0, sizeof(*f));
-	f->rule = rule;
-	f->vma = p->vma;
 	f->src = p->key.src;
 	f->example_pfn = p->val.example_pfn;
 	f->cls = p->cls;
@@ -124,10 +210,9 @@ int findings_evaluate(struct report *r, const struct iomem *io, const struct pol
 		if (!f)
 			return -ENOMEM;
 		f->count += pages;
-		f->policy = pol ? policy_match(pol, rule, p->vma) : NULL;
-		f->severity = f->policy ? f->policy->severity : rules[rule].severity;
+		apply_policy(f, pol);
 	}
-	return 0;
+	return vma_level_findings(r, pol);
 }
 
 enum severity findings_worst(const struct report *r)

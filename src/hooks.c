@@ -105,6 +105,41 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 			{ MECH_KPROBE, "unmap_page_range", { "teardown_kprobe" } },
 		},
 	},
+	[HOOK_RSS_RMAP] = {
+		.name = "rss-rmap",
+		.what = "pages entering and leaving each VMA's RSS (rmap add/remove, 6.1 API)",
+		.lost = "no per-VMA RSS",
+		.cand = {
+			{ MECH_FENTRY, "page_add_new_anon_rmap page_add_anon_rmap page_add_file_rmap "
+				       "page_remove_rmap",
+			  { "rmap_add_new_anon", "rmap_add_anon", "rmap_add_file", "rmap_remove" } },
+		},
+	},
+	[HOOK_FORK_COPY] = {
+		.name = "fork-copy",
+		.what = "RSS a child's VMA inherits at fork (copy_page_range)",
+		.lost = "per-VMA RSS of forked children is not seeded: COW children under-count",
+		.cand = {
+			{ MECH_FEXIT, "copy_page_range", { "fork_copy" } },
+		},
+	},
+	[HOOK_BAD_PTE] = {
+		.name = "bad-pte",
+		.what = "page-table entries the kernel reports as bad (print_bad_pte)",
+		.lost = "no BAD_PTE findings",
+		.cand = {
+			{ MECH_FENTRY, "print_bad_pte", { "bad_pte_fentry" } },
+			{ MECH_KPROBE, "print_bad_pte", { "bad_pte_kprobe" } },
+		},
+	},
+	[HOOK_MM_FORK] = {
+		.name = "mm-fork",
+		.what = "address spaces created by fork of traced processes",
+		.lost = "a child's inherited RSS cannot be told from observed RSS",
+		.cand = {
+			{ MECH_TP_BTF, "sched:sched_process_fork", { "mm_fork" } },
+		},
+	},
 	[HOOK_PIN_GRAB] = {
 		.name = "pin-grab",
 		.what = "page references taken by GUP (FOLL_PIN / FOLL_GET)",
@@ -137,8 +172,9 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 		.what = "address-space teardown (exit_mmap)",
 		.lost = "mm teardown is not seen: RSS balance cannot be checked at exit",
 		.cand = {
+			/* fexit: after exit_mmap() unmapped everything */
+			{ MECH_FEXIT, "exit_mmap", { "mm_exit_fexit" } },
 			{ MECH_TP_BTF, "mmap:exit_mmap", { "mm_exit_tp_btf" } },
-			{ MECH_TRACEPOINT, "mmap:exit_mmap", { "mm_exit_tp" } },
 		},
 	},
 	[HOOK_VMA_ITER] = {

@@ -208,7 +208,41 @@ static int trial_tracepoint(const char *target, char *why, size_t n)
 	return 0;
 }
 
+const char *cand_target(const struct candidate *c, int i, char *buf, size_t n)
+{
+	const char *t = c->target, *sp;
+
+	for (;;) {
+		sp = strchr(t, ' ');
+		if (!sp || i == 0)
+			break;
+		t = sp + 1;
+		i--;
+	}
+	snprintf(buf, n, "%.*s", sp ? (int)(sp - t) : (int)strlen(t), t);
+	return buf;
+}
+
+static int trial_one(const struct candidate *c, char *why, size_t n);
+
+/* every function of a multi-function candidate must pass */
 static int trial(const struct candidate *c, char *why, size_t n)
+{
+	struct candidate one = *c;
+	char fn[128];
+
+	if (!strchr(c->target, ' '))
+		return trial_one(c, why, n);
+	for (int i = 0; i < MAX_PROGS && c->progs[i]; i++) {
+		one.target = cand_target(c, i, fn, sizeof(fn));
+		one.progs[1] = NULL;	/* no kretprobe partner */
+		if (trial_one(&one, why, n))
+			return -1;
+	}
+	return 0;
+}
+
+static int trial_one(const struct candidate *c, char *why, size_t n)
 {
 	const char *ev;
 
@@ -297,7 +331,7 @@ static bool cand_usable(const struct hook_plan *hp, int i)
 
 static bool cand_built(const struct candidate *c, struct bpf_object *obj)
 {
-	for (int p = 0; p < 2 && c->progs[p]; p++)
+	for (int p = 0; p < MAX_PROGS && c->progs[p]; p++)
 		if (!bpf_object__find_program_by_name(obj, c->progs[p]))
 			return false;
 	return c->progs[0] != NULL;
@@ -312,7 +346,7 @@ void plan_apply(struct plan *plan, struct bpf_object *obj, unsigned int mask)
 
 		/* first: turn every program of this hook off */
 		for (int i = 0; i < MAX_CANDIDATES && d->cand[i].target; i++)
-			for (int p = 0; p < 2 && d->cand[i].progs[p]; p++) {
+			for (int p = 0; p < MAX_PROGS && d->cand[i].progs[p]; p++) {
 				struct bpf_program *prog =
 					bpf_object__find_program_by_name(obj, d->cand[i].progs[p]);
 				if (prog)
@@ -333,24 +367,29 @@ void plan_apply(struct plan *plan, struct bpf_object *obj, unsigned int mask)
 		}
 		hp->chosen = use;
 		hp->status = HOOK_PLANNED;
-		for (int p = 0; p < 2 && d->cand[use].progs[p]; p++) {
+		for (int p = 0; p < MAX_PROGS && d->cand[use].progs[p]; p++) {
 			struct bpf_program *prog =
 				bpf_object__find_program_by_name(obj, d->cand[use].progs[p]);
+			char fn[128];
 
 			bpf_program__set_autoload(prog, true);
 			if (d->cand[use].mech == MECH_FENTRY || d->cand[use].mech == MECH_FEXIT)
-				bpf_program__set_attach_target(prog, 0, d->cand[use].target);
+				bpf_program__set_attach_target(prog, 0,
+					cand_target(&d->cand[use], p, fn, sizeof(fn)));
 		}
 	}
 }
 
 static struct bpf_link *attach_one(const struct candidate *c, struct bpf_program *prog, int p)
 {
-	char cat[64];
+	char cat[64], fn[128];
 	const char *ev;
 
 	switch (c->mech) {
-	case MECH_KPROBE:
+	case MECH_KPROBE:	/* a kprobe, and its kretprobe partner on the same function */
+		if (strchr(c->target, ' '))
+			return bpf_program__attach_kprobe(prog, false,
+							  cand_target(c, p, fn, sizeof(fn)));
 		return bpf_program__attach_kprobe(prog, p == 1, c->target);
 	case MECH_KRETPROBE:
 		return bpf_program__attach_kprobe(prog, true, c->target);
@@ -365,8 +404,7 @@ static struct bpf_link *attach_one(const struct candidate *c, struct bpf_program
 	}
 }
 
-int plan_attach(struct plan *plan, struct bpf_object *obj, unsigned int mask,
-		struct bpf_link **links)
+int plan_attach(struct plan *plan, struct bpf_object *obj, unsigned int mask)
 {
 	int attached = 0;
 
@@ -382,7 +420,7 @@ int plan_attach(struct plan *plan, struct bpf_object *obj, unsigned int mask,
 			attached++;
 			continue;
 		}
-		for (int p = 0; p < 2 && c->progs[p]; p++) {
+		for (int p = 0; p < MAX_PROGS && c->progs[p]; p++) {
 			struct bpf_program *prog = bpf_object__find_program_by_name(obj, c->progs[p]);
 			struct bpf_link *l = attach_one(c, prog, p);
 
@@ -392,17 +430,28 @@ int plan_attach(struct plan *plan, struct bpf_object *obj, unsigned int mask,
 				hp->status = HOOK_ATTACH_FAILED;
 				break;
 			}
-			links[h * 2 + p] = l;
+			hp->links[p] = l;
 		}
 		if (hp->status == HOOK_ATTACH_FAILED) {
-			bpf_link__destroy(links[h * 2]);
-			links[h * 2] = NULL;
+			plan_detach(plan, 1u << h);
 			continue;
 		}
 		hp->status = HOOK_ATTACHED;
 		attached++;
 	}
 	return attached;
+}
+
+void plan_detach(struct plan *plan, unsigned int mask)
+{
+	for (int h = 0; h < HOOK__MAX; h++) {
+		if (!(mask & (1u << h)))
+			continue;
+		for (int p = 0; p < MAX_PROGS; p++) {
+			bpf_link__destroy(plan->hooks[h].links[p]);
+			plan->hooks[h].links[p] = NULL;
+		}
+	}
 }
 
 bool plan_hook_active(const struct plan *plan, enum hook_id id)

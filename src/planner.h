@@ -4,6 +4,9 @@
 #define PFNSCOPE_PLANNER_H
 
 #include <stdbool.h>
+#include <stddef.h>
+
+struct bpf_link;
 
 struct bpf_object;
 
@@ -37,6 +40,10 @@ enum hook_id {
 	HOOK_PFN_TRACK,
 	HOOK_PAGE_INSERT,
 	HOOK_TEARDOWN,
+	HOOK_RSS_RMAP,
+	HOOK_FORK_COPY,
+	HOOK_BAD_PTE,
+	HOOK_MM_FORK,
 	HOOK_PIN_GRAB,
 	HOOK_PIN_RELEASE,
 	HOOK_RSS,
@@ -46,11 +53,15 @@ enum hook_id {
 };
 
 #define MAX_CANDIDATES 6
+#define MAX_PROGS 4
 
 struct candidate {
 	enum mech mech;
-	const char *target;	/* kernel function, "category:event" or iterator name */
-	const char *progs[2];	/* BPF programs that implement it (entry, return) */
+	/* kernel function, "category:event" or iterator name; several functions separated by
+	 * spaces when the hook needs one program on each (progs[i] on the i-th, the last one
+	 * shared by the rest: a kprobe and its kretprobe) */
+	const char *target;
+	const char *progs[MAX_PROGS];	/* BPF programs that implement it */
 	const char *limits;	/* what this mechanism cannot see, if anything */
 };
 
@@ -76,6 +87,7 @@ struct hook_plan {
 	enum hook_status status;
 	char why[MAX_CANDIDATES][128];		/* per candidate: why it was rejected */
 	char error[160];			/* attach error */
+	struct bpf_link *links[MAX_PROGS];
 };
 
 struct plan {
@@ -100,11 +112,14 @@ void plan_probe(struct plan *plan, enum backend backend);
  * whose chosen candidate has no program in @obj fall back to the next candidate that has. */
 void plan_apply(struct plan *plan, struct bpf_object *obj, unsigned int mask);
 
-/* Attaches the programs chosen for the hooks in @mask; records per-hook status. Links are
- * stored in @links (HOOK__MAX * 2). Returns the number of hooks attached. */
-struct bpf_link;
-int plan_attach(struct plan *plan, struct bpf_object *obj, unsigned int mask,
-		struct bpf_link **links);
+/* Attaches the programs chosen for the hooks in @mask; records per-hook status and links.
+ * Returns the number of hooks attached. */
+int plan_attach(struct plan *plan, struct bpf_object *obj, unsigned int mask);
+/* Destroys the links of the hooks in @mask. */
+void plan_detach(struct plan *plan, unsigned int mask);
+
+/* The i-th function of a candidate's target list (the last one for i beyond it). */
+const char *cand_target(const struct candidate *c, int i, char *buf, size_t n);
 
 bool plan_hook_active(const struct plan *plan, enum hook_id id);
 const struct candidate *plan_chosen(const struct plan *plan, enum hook_id id);

@@ -61,6 +61,12 @@ void report_free(struct report *r)
 	free(r->procs);
 	free(r->pfns);
 	free(r->findings);
+	free(r->mms);
+	for (size_t i = 0; i < r->nr_samples; i++)
+		free(r->timeline[i].vmas);
+	free(r->timeline);
+	r->mms = NULL;
+	r->timeline = NULL;
 	r->vmas = NULL;
 	r->procs = NULL;
 	r->pfns = NULL;
@@ -206,6 +212,79 @@ static json_object *vma_json(const struct vma_row *v)
 		json_object_object_add(o, "reserved_hits", json_object_new_int64(v->reserved_hits));
 		json_object_object_add(o, "top_regions", top);
 	}
+	{
+		json_object *net = json_object_new_object(), *in = json_object_new_object();
+		json_object *out = json_object_new_object();
+
+		for (int m = 0; m < RSS_MEMBERS; m++) {
+			json_object_object_add(net, rss_member_name(m),
+					       json_object_new_int64((long long)v->val.rss_in[m] -
+								     (long long)v->val.rss_out[m]));
+			json_object_object_add(in, rss_member_name(m),
+					       json_object_new_int64(v->val.rss_in[m]));
+			json_object_object_add(out, rss_member_name(m),
+					       json_object_new_int64(v->val.rss_out[m]));
+		}
+		json_object_object_add(o, "rss", net);
+		json_object_object_add(o, "rss_in", in);
+		json_object_object_add(o, "rss_out", out);
+		/* do_set_pte() charges a fault handler's page to mm_counter_file(), reserved or not */
+		json_object_object_add(o, "rss_in_reserved_as_file",
+				       json_object_new_int64(v->val.rss_in_reserved));
+		json_object_object_add(o, "teardowns", json_object_new_int64(v->val.teardowns));
+		json_object_object_add(o, "bad_ptes", json_object_new_int64(v->val.bad_ptes));
+	}
+	return o;
+}
+
+static json_object *mm_json(const struct report *r, const struct mm_row *mm)
+{
+	json_object *o = json_object_new_object(), *net = json_object_new_object();
+
+	json_object_object_add(o, "pid", json_object_new_int64(mm->val.tgid));
+	json_object_object_add(o, "observed", json_object_new_boolean(!(mm->val.flags & MM_UNOBSERVED)));
+	json_object_object_add(o, "exited", json_object_new_boolean(mm->val.flags & MM_EXITED));
+	json_object_object_add(o, "vmas", json_object_new_int64(mm->nr_vmas));
+	for (int m = 0; m < RSS_MEMBERS; m++)
+		json_object_object_add(net, rss_member_name(m), json_object_new_int64(mm->net[m]));
+	json_object_object_add(o, "rss_net", net);
+	if (mm->val.kernel_rss_known) {
+		json_object *k = json_object_new_object();
+
+		for (int m = 0; m < RSS_MEMBERS; m++)
+			json_object_object_add(k, rss_member_name(m),
+					       json_object_new_int64(mm->val.kernel_rss_at_exit[m]));
+		json_object_object_add(o, "kernel_rss_at_exit", k);
+	}
+	return o;
+}
+
+static json_object *timeline_json(const struct report *r)
+{
+	json_object *o = json_object_new_object(), *samples = json_object_new_array();
+
+	json_object_object_add(o, "interval_ms", json_object_new_int(r->timeline_ms));
+	for (size_t i = 0; i < r->nr_samples; i++) {
+		const struct timeline_sample *s = &r->timeline[i];
+		json_object *so = json_object_new_object(), *vs = json_object_new_array();
+
+		json_object_object_add(so, "t_ns", json_object_new_int64(s->t_ns));
+		for (size_t j = 0; j < s->nr; j++) {
+			json_object *vo = json_object_new_object(), *rss = json_object_new_object();
+
+			json_object_object_add(vo, "pid", json_object_new_int64(s->vmas[j].pid));
+			json_object_object_add(vo, "start", jhex(s->vmas[j].vm_start));
+			for (int m = 0; m < RSS_MEMBERS; m++)
+				json_object_object_add(rss, rss_member_name(m),
+						       json_object_new_int64(s->vmas[j].rss[m]));
+			json_object_object_add(vo, "rss", rss);
+			json_object_object_add(vo, "faults", json_object_new_int64(s->vmas[j].faults));
+			json_object_array_add(vs, vo);
+		}
+		json_object_object_add(so, "vmas", vs);
+		json_object_array_add(samples, so);
+	}
+	json_object_object_add(o, "samples", samples);
 	return o;
 }
 
@@ -222,7 +301,8 @@ static json_object *finding_json(const struct finding *f)
 	if (f->policy)
 		json_object_object_add(o, "policy", json_object_new_string(f->policy->reason));
 	json_object_object_add(o, "count", json_object_new_int64(f->count));
-	json_object_object_add(o, "source", json_object_new_string(pfn_src_name(f->src)));
+	json_object_object_add(o, "source", json_object_new_string(f->src >= 0 ?
+				pfn_src_name(f->src) : "vma"));
 	json_object_object_add(o, "pid", json_object_new_int64(v->key.tgid));
 	json_object_object_add(o, "comm", json_object_new_string(v->val.comm));
 	snprintf(range, sizeof(range), "0x%llx-0x%llx", (unsigned long long)v->val.vm_start,
@@ -233,9 +313,16 @@ static json_object *finding_json(const struct finding *f)
 	json_object_object_add(o, "fault_handler", json_object_new_string(v->fault_handler));
 	json_object_object_add(o, "mmap_handler", json_object_new_string(v->mmap_handler));
 	json_object_object_add(o, "module", v->module[0] ? json_object_new_string(v->module) : NULL);
-	json_object_object_add(o, "example_pfn", jhex(f->example_pfn));
-	json_object_object_add(o, "class", json_object_new_string(pfn_class_name(f->cls)));
-	json_object_object_add(o, "region", json_object_new_string(f->region));
+	if (f->src >= 0) {
+		json_object_object_add(o, "example_pfn", jhex(f->example_pfn));
+		json_object_object_add(o, "class", json_object_new_string(pfn_class_name(f->cls)));
+		json_object_object_add(o, "region", json_object_new_string(f->region));
+	}
+	if (f->member >= 0) {
+		json_object_object_add(o, "member", json_object_new_string(rss_member_name(f->member)));
+		json_object_object_add(o, "amount", json_object_new_int64(f->amount));
+		json_object_object_add(o, "contributors", json_object_new_string(f->contributors));
+	}
 	if (f->rule == RULE_MMIO_CACHED) {
 		json_object_object_add(o, "requested_cache",
 				       json_object_new_string(cache_mode_name(f->req_cache)));
@@ -289,6 +376,15 @@ int report_write_json(const struct report *r, FILE *f)
 		if (!r->vmas[i].hidden)
 			json_object_array_add(vmas, vma_json(&r->vmas[i]));
 	json_object_object_add(root, "processes", procs);
+	{
+		json_object *mms = json_object_new_array();
+
+		for (size_t i = 0; i < r->nr_mms; i++)
+			json_object_array_add(mms, mm_json(r, &r->mms[i]));
+		json_object_object_add(root, "address_spaces", mms);
+	}
+	if (r->timeline_ms)
+		json_object_object_add(root, "timeline", timeline_json(r));
 	json_object_object_add(root, "vmas", vmas);
 	{
 		json_object *fa = json_object_new_array(), *sup = json_object_new_array();
@@ -352,11 +448,28 @@ static void report_print_findings(const struct report *r, FILE *f)
 		}
 		if (!shown++)
 			fprintf(f, "\nFINDINGS\n");
+		if (fd->src < 0) {
+			fprintf(f, "%-7s %s: pid %u (%s) %llx-%llx %s, handler %s: ",
+				severity_name(fd->severity), rules[fd->rule].id, v->key.tgid,
+				v->val.comm, (unsigned long long)v->val.vm_start,
+				(unsigned long long)v->val.vm_end, v->name, v->fault_handler);
+			if (fd->member >= 0)
+				fprintf(f, "%s RSS off by %+lld pages at exit (%s)\n",
+					rss_member_name(fd->member), fd->amount, fd->contributors);
+			else
+				fprintf(f, "%llu bad pte report%s\n", (unsigned long long)fd->count,
+					fd->count == 1 ? "" : "s");
+			fprintf(f, "        %s\n", rules[fd->rule].explain);
+			continue;
+		}
 		fprintf(f, "%-7s %s: pid %u (%s) %llx-%llx %s, handler %s%s%s%s: %llu x %s, e.g. pfn "
 			"0x%llx (%s, %s)\n", severity_name(fd->severity), rules[fd->rule].id,
 			v->key.tgid, v->val.comm, (unsigned long long)v->val.vm_start,
-			(unsigned long long)v->val.vm_end, v->name, v->fault_handler,
-			v->module[0] ? " [" : "", v->module, v->module[0] ? "]" : "",
+			(unsigned long long)v->val.vm_end, v->name,
+			v->fault_handler[0] != '-' ? v->fault_handler : v->mmap_handler,
+			v->module[0] && !strstr(v->fault_handler, "[") ? " [" : "",
+			v->module[0] && !strstr(v->fault_handler, "[") ? v->module : "",
+			v->module[0] && !strstr(v->fault_handler, "[") ? "]" : "",
 			(unsigned long long)fd->count, pfn_src_name(fd->src),
 			(unsigned long long)fd->example_pfn, pfn_class_name(fd->cls),
 			fd->region[0] ? fd->region : "no region");
@@ -402,8 +515,8 @@ void report_print_table(const struct report *r, FILE *f)
 	__u64 ndrops = 0;
 
 	report_print_plan(r, f);
-	fprintf(f, "%-7s %-25s %-22s %-21s %-26s %8s %6s\n", "PID", "RANGE", "NAME", "FLAGS",
-		"FAULT HANDLER [MODULE]", "FAULTS", "MAJOR");
+	fprintf(f, "%-7s %-25s %-22s %-21s %-26s %8s %6s %7s\n", "PID", "RANGE", "NAME", "FLAGS",
+		"FAULT HANDLER [MODULE]", "FAULTS", "MAJOR", "RSS-IN");
 	for (size_t i = 0; i < r->nr_vmas; i++) {
 		const struct vma_row *v = &r->vmas[i];
 		char range[40], flags[160], handler[SYM_LEN + 70];
@@ -418,11 +531,16 @@ void report_print_table(const struct report *r, FILE *f)
 				 (unsigned long long)v->val.vm_end);
 		vmflags_format(v->val.vm_flags & ~0xf0ULL, flags, sizeof(flags)); /* drop may* */
 		snprintf(handler, sizeof(handler), "%s", v->fault_handler);
-		if (v->module[0])
-			snprintf(handler, sizeof(handler), "%s [%s]", v->fault_handler, v->module);
-		fprintf(f, "%-7u %-25s %-22.22s %-21.21s %-26.26s %8llu %6llu\n", v->key.tgid, range,
-			v->name, flags, handler, (unsigned long long)v->val.faults,
-			(unsigned long long)v->val.faults_major);
+		{
+			__u64 in = 0;
+
+			for (int m = 0; m < RSS_MEMBERS; m++)
+				in += v->val.rss_in[m];
+			fprintf(f, "%-7u %-25s %-22.22s %-21.21s %-26.26s %8llu %6llu %7llu\n",
+				v->key.tgid, range, v->name, flags, handler,
+				(unsigned long long)v->val.faults,
+				(unsigned long long)v->val.faults_major, (unsigned long long)in);
+		}
 		for (int c = 0; c < CLASS__MAX; c++) {
 			if (!v->pages_by_class[c] || (c == CLASS_RAM && !v->reserved_hits &&
 						      !v->pages_by_class[CLASS_MMIO] &&

@@ -31,7 +31,8 @@ struct vma_row {
 	__u64 reserved_hits;			/* PG_reserved pages returned or inserted */
 #define TOP_REGIONS 3
 	struct { char name[64]; __u64 pages; } top[TOP_REGIONS];
-	bool hidden;				/* filtered out (--module) */
+	bool hidden;				/* filtered out (--module), or merged */
+	bool merged;				/* a fork-time row merged into its owner's */
 };
 
 struct pfn_row {
@@ -51,8 +52,33 @@ struct finding {
 	__u64 example_pfn;
 	enum pfn_class cls;
 	char region[64];
-	int src;				/* enum pfn_src */
+	int src;				/* enum pfn_src, -1 for VMA-level rules */
 	unsigned int req_cache, inst_cache;	/* PAT index; inst 0xff unknown */
+	/* RSS_IMBALANCE */
+	int member;				/* enum rss_member */
+	long long amount;			/* pages the member is off by */
+	char contributors[512];			/* the VMAs whose net is not zero */
+};
+
+struct mm_row {
+	__u64 cookie;				/* never printed */
+	struct mm_val val;
+	long long net[RSS_MEMBERS];		/* sum of its VMA rows' rss_in - rss_out */
+	size_t nr_vmas;
+};
+
+/* A per-VMA RSS sample (--timeline). */
+struct timeline_vma {
+	__u32 pid;
+	__u64 vm_start;
+	long long rss[RSS_MEMBERS];
+	__u64 faults;
+};
+
+struct timeline_sample {
+	__u64 t_ns;				/* CLOCK_MONOTONIC */
+	struct timeline_vma *vmas;
+	size_t nr;
 };
 
 struct proc_row {
@@ -78,6 +104,11 @@ struct report {
 	size_t nr_pfns;
 	struct finding *findings;
 	size_t nr_findings;
+	struct mm_row *mms;
+	size_t nr_mms;
+	struct timeline_sample *timeline;
+	size_t nr_samples;
+	unsigned int timeline_ms;
 	const char *module_filter;		/* --module */
 	__u64 drops[DROP__MAX];
 	unsigned long syms_unresolved;
@@ -88,6 +119,7 @@ const char *drop_reason_name(int reason);
 const char *vma_kind_name(int kind);
 
 const char *pfn_src_name(int src);
+const char *rss_member_name(int m);
 
 void report_sort(struct report *r);
 /* Classifies every pfn row, fills per-VMA class counts, applies rules and policy. */

@@ -42,6 +42,21 @@ const struct rule rules[RULE__MAX] = {
 		"reference to it: the driver must keep the page alive until every mapping is gone "
 		"(or use VM_MIXEDMAP with vm_insert_page()).",
 	},
+	[RULE_BAD_PTE] = {
+		"BAD_PTE", SEV_ERROR,
+		"the kernel reported a bad page-table entry in this VMA (print_bad_pte)",
+		"While tearing down or walking this VMA the kernel found a pte it cannot account for "
+		"(a special pte outside VM_PFNMAP/VM_MIXEDMAP, a pfn beyond the memmap, or a page "
+		"whose mapcount went negative): the driver installed or changed ptes behind the VM's "
+		"back.",
+	},
+	[RULE_RSS_IMBALANCE] = {
+		"RSS_IMBALANCE", SEV_ERROR,
+		"an address space's RSS did not net to zero when it was torn down",
+		"Pages entered and left this address space's RSS counters unequally (the kernel's "
+		"\"Bad rss-counter state\"): some ptes were installed or removed without the matching "
+		"rmap and counter update, typically by a driver that builds ptes by hand.",
+	},
 };
 
 int rule_by_name(const char *name)

@@ -211,4 +211,64 @@ if d:
        "DAX: 16 device pages inserted by ext4_dax_fault", v)
     ok(not [x for x in d["findings"] if x["severity"] in ("warning", "error")],
        "DAX write-back device pfns are not flagged", d["findings"])
+# teardown and RSS
+p = doc("probe")
+if p:
+    for h, m in (("rss-rmap", "fentry"), ("fork-copy", "fexit"), ("mm-exit", "fexit"),
+                 ("bad-pte", "fentry"), ("teardown", "fentry")):
+        ok(hook(p, h).get("mechanism") == m, "planner picks %s for %s on 6.1" % (m, h), hook(p, h))
+d = doc("rss")
+ok(d is not None and rc("rss") == 0, "rss scenario ran (the fixture's warning is below "
+   "--fail-on error: exit 0)", text("rss.out")[-2000:])
+if d:
+    out = text("rss.out")
+    quiet = {int(p): (int(a), int(b)) for p, a, b in
+             re.findall(r"rsswork: pid (\d+) quiet (\d+) (\d+)", out)}
+    want = re.findall(r"rsswork: pid (\d+) vma (0x[0-9a-f]+) rss_kb (\d+)", out)
+    ok(len(quiet) == 2 and len(want) == 10, "rsswork: two processes, five VMAs each", out[-1500:])
+    bad = []
+    for pid, start, kb in want:
+        a, b = quiet.get(int(pid), (0, 0))
+        got = set()
+        for s in d["timeline"]["samples"]:
+            if a < s["t_ns"] < b:
+                r = [v for v in s["vmas"] if v["pid"] == int(pid) and v["start"] == start]
+                got.add(sum(r[0]["rss"].values()) * 4 if r else 0)
+        if got != {int(kb)}:
+            bad.append((pid, start, kb, got))
+    ok(not bad and want, "per-VMA RSS in every still-window sample equals smaps Rss "
+       "(anon, private file+COW, shared file, shmem, fixture, forked child)", bad)
+    ok(not [x for x in d["findings"] if x["rule"] == "RSS_IMBALANCE"] and
+       all(all(v == 0 for v in m["rss_net"].values())
+           for m in d["address_spaces"] if m["observed"] and m["exited"]),
+       "every observed address space nets to zero at exit", d["address_spaces"])
+    ok(all(m.get("kernel_rss_at_exit", {}).get("file", 0) == 0
+           for m in d["address_spaces"] if m["observed"]),
+       "the kernel's own counters are zero at exit too")
+    res = [v for v in d["vmas"] if v["name"] == "pfnfix_reserved" and v["comm"] == "rsswork"]
+    ok(res and res[0]["rss_in_reserved_as_file"] == 8 and res[0]["rss_in"]["file"] == 8,
+       "reserved pages a fault handler returned enter RSS as file pages, shown per VMA", res)
+    ok(all(v["teardowns"] >= 1 for v in d["vmas"] if v["comm"] == "rsswork" and
+           v["name"] in ("f", "shm", "pfnfix_reserved")), "each mapped VMA was torn down")
+d = doc("handpte")
+if d:
+    f = {x["rule"]: x for x in d["findings"] if x["file"] == "pfnfix_handpte"}
+    dm = text("handpte.dmesg")
+    m = re.search(r"Bad rss-counter state mm:\S+ type:MM_FILEPAGES val:(-?\d+)", dm)
+    ok(rc("handpte") == 1 and "BAD_PTE" in f and "RSS_IMBALANCE" in f,
+       "hand-built ptes: BAD_PTE and RSS_IMBALANCE found, exit 1", d["findings"])
+    ok("BAD_PTE" in f and f["BAD_PTE"]["count"] == 8 and
+       dm.count("BUG: Bad page map in process fixmap") >= 1,
+       "BAD_PTE counts the kernel's 8 print_bad_pte reports (dmesg: Bad page map)",
+       (f.get("BAD_PTE"), dm[-1500:]))
+    ok("RSS_IMBALANCE" in f and m and f["RSS_IMBALANCE"]["amount"] == int(m.group(1)) == -8 and
+       f["RSS_IMBALANCE"]["member"] == "file",
+       "RSS_IMBALANCE names member file and -8 pages, as the kernel's Bad rss-counter state",
+       (f.get("RSS_IMBALANCE"), m and m.group(0)))
+    mm = [a for a in d["address_spaces"] if a["observed"] and a.get("kernel_rss_at_exit")]
+    ok(mm and mm[0]["kernel_rss_at_exit"]["file"] == -8,
+       "mm->rss_stat read at exit_mmap agrees (-8 file pages)", mm)
+    ok(f.get("RSS_IMBALANCE", {}).get("module") == "pfnfix" and
+       "handpte_fault" in f.get("RSS_IMBALANCE", {}).get("fault_handler", ""),
+       "the imbalance is attributed to the fixture's VMA and handler")
 done()

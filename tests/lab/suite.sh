@@ -13,7 +13,7 @@ if ! ls /boot/vmlinuz-*-cloud-amd64 >/dev/null 2>&1; then
 fi
 # memmap=64M!512M + nd_e820/nd_pmem: emulated persistent memory for the DAX scenario
 tests/lab/run --timeout 1200 --add tests/lab/guest/suite.sh --log "$out/console.log" \
-	--append 'memmap=64M!512M' --kmod nd_e820 --kmod nd_pmem --kmod ext4 \
+	--append 'memmap=64M!512M' --kmod nd_e820 --kmod nd_pmem --kmod ext4 --kmod brd \
 	-- sh /extra/suite.sh > "$out/stdout.log" 2> "$out/stderr.log"
 rc=$?
 if [ $rc -ne 0 ]; then

@@ -285,6 +285,54 @@ static int rampfn_mmap(struct file *file, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* ---- /dev/pfnfix_handpte (BAD_PTE, RSS_IMBALANCE) ------------------------ */
+
+/*
+ * The bug: a fault handler that builds the pte by hand (apply_to_page_range + set_pte_at)
+ * instead of going through the VM: no rmap, no RSS counter. At munmap zap_pte_range() finds a
+ * normal page, decrements MM_FILEPAGES and the mapcount (which goes negative: print_bad_pte),
+ * and at exit the kernel prints "Bad rss-counter state". The pages are never returned to the
+ * allocator (their mapcount is wrecked) and each mapping takes a reference for the one zap
+ * drops.
+ */
+#define HANDPTE_PAGES 8
+static struct page *handpte_pool[HANDPTE_PAGES];
+
+static int handpte_set(pte_t *pte, unsigned long addr, void *data)
+{
+	struct vm_fault *vmf = data;
+	struct page *page = handpte_pool[vmf->pgoff % HANDPTE_PAGES];
+
+	get_page(page);
+	set_pte_at(vmf->vma->vm_mm, addr, pte, mk_pte(page, vmf->vma->vm_page_prot));
+	return 0;
+}
+
+static vm_fault_t handpte_fault(struct vm_fault *vmf)
+{
+	if (apply_to_page_range(vmf->vma->vm_mm, vmf->address & PAGE_MASK, PAGE_SIZE,
+				handpte_set, vmf))
+		return VM_FAULT_SIGBUS;
+	return VM_FAULT_NOPAGE;
+}
+
+static const struct vm_operations_struct handpte_vm_ops = {
+	.fault = handpte_fault,
+};
+
+static int handpte_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	int ret = require_shared(vma);
+
+	if (ret)
+		return ret;
+	if (vma->vm_flags & VM_WRITE)
+		return -EPERM;
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP;
+	vma->vm_ops = &handpte_vm_ops;
+	return 0;
+}
+
 /* ---- /dev/pfnfix_freed ---------------------------------------------------- */
 
 struct freed_map {
@@ -473,6 +521,7 @@ static const struct file_operations pfnfix_fops[] = {
 	PFNFIX_FOPS(freed_mmap),
 	PFNFIX_FOPS(mmio_wb_mmap),
 	PFNFIX_FOPS(rampfn_mmap),
+	PFNFIX_FOPS(handpte_mmap),
 	{
 		.owner = THIS_MODULE,
 		.unlocked_ioctl = pin_ioctl,
@@ -489,6 +538,7 @@ static const char *const pfnfix_names[] = {
 	"pfnfix_freed",
 	"pfnfix_mmio_wb",
 	"pfnfix_rampfn",
+	"pfnfix_handpte",
 	"pfnfix_pin",
 };
 
@@ -554,6 +604,14 @@ static int __init pfnfix_init(void)
 	if (!reserved_pool || !mixed_pool) {
 		pfnfix_cleanup(0);
 		return -ENOMEM;
+	}
+	/* leaked on purpose at exit: their mapcount is corrupted by design */
+	for (i = 0; i < HANDPTE_PAGES; i++) {
+		handpte_pool[i] = alloc_page(GFP_KERNEL | __GFP_ZERO);
+		if (!handpte_pool[i]) {
+			pfnfix_cleanup(0);
+			return -ENOMEM;
+		}
 	}
 
 	for (i = 0; i < ARRAY_SIZE(pfnfix_misc); i++) {

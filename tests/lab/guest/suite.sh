@@ -70,4 +70,20 @@ else
 	emit dax.out
 fi
 
+# RSS per VMA against smaps: anon, private file (with COW), shared file on ext4 (brd),
+# shmem, a fixture's reserved pages, and a forked child's copy-on-write
+if mke2fs -q -b 4096 /dev/ram0 && mkdir -p /mnt/ext4 && mount -t ext4 /dev/ram0 /mnt/ext4; then
+	scenario rss pfnscope check --timeline 40 --json rss.json -- \
+		rsswork --file /mnt/ext4/f --shm /tmp/shm --dev /dev/pfnfix_reserved
+else
+	echo "ext4 on /dev/ram0 failed" > rss.out
+	emit rss.out
+fi
+
+# a driver that builds ptes by hand: the kernel's "Bad page map" and "Bad rss-counter state"
+dmesg -c > /dev/null
+scenario handpte pfnscope check --json handpte.json -- fixmap /dev/pfnfix_handpte 8
+dmesg > handpte.dmesg
+emit handpte.dmesg
+
 echo "# lab suite done"

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Teardown and RSS per VMA: pages entering a VMA's RSS (rmap add, fork copy) and leaving it
+ * (rmap remove), page-table teardown, kernel-reported bad ptes, and the address space's end.
+ *
+ * Every RSS-counted page mapping goes through the rmap: the mm counter is bumped next to
+ * page_add_{new_anon,anon,file}_rmap() and dropped next to page_remove_rmap() (zap_pte_range,
+ * wp_page_copy, try_to_unmap_one), and the member is mm_counter(page) at that moment. The one
+ * path that maps pages without an rmap call is fork: copy_present_pte() duplicates the rmap
+ * inline, so the child's VMA is credited with the parent's net RSS at copy_page_range() exit.
+ * These are the 6.1 rmap functions; 6.6+ renamed them to folio_*_rmap_ptes().
+ *
+ * The maps vmas, procs, traced and drops are the fault object's (bpf_map__reuse_fd).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "vma.bpf.h"
+#include "page.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* x86 HPAGE_PMD_NR: a compound (PMD-mapped THP) rmap call maps 512 pages */
+#define PMD_PAGES 512
+#define RMAP_COMPOUND 0x2	/* rmap_t BIT(1), include/linux/rmap.h (6.1) */
+
+/* the loader's child before exec: its mm is a copy of the loader's, never seen being filled */
+const volatile __u32 loader_tgid = 0;
+
+static __always_inline void rss_move(struct vm_area_struct *vma, struct page *page, __u32 member,
+				     __s64 nr)
+{
+	__u32 tgid = vma_owner_tgid(vma);
+	struct vma_val *v;
+	unsigned long flags;
+
+	if (!tgid_traced(tgid))
+		return;
+	v = vma_get_task(vma, tgid, bpf_get_current_task_btf());
+	if (!v)
+		return;
+	if (member >= RSS_MEMBERS)
+		return;
+	if (nr > 0) {
+		__sync_fetch_and_add(&v->rss_in[member], nr);
+		if (page && !page_flags(page, &flags) &&
+		    flag_set(flags, bpf_core_enum_value(enum pageflags, PG_reserved)))
+			__sync_fetch_and_add(&v->rss_in_reserved, nr);
+	} else {
+		__sync_fetch_and_add(&v->rss_out[member], -nr);
+	}
+}
+
+static __always_inline __s64 compound_pages(struct page *page)
+{
+	unsigned long flags;
+
+	if (!page_flags(page, &flags) && flag_set(flags, bpf_core_enum_value(enum pageflags, PG_head)))
+		return PMD_PAGES;
+	return 1;
+}
+
+/* page_add_new_anon_rmap(page, vma, address): compound = PageCompound(page) */
+SEC("fentry/page_add_new_anon_rmap")
+int rmap_add_new_anon(unsigned long long *ctx)
+{
+	struct page *page = NULL;
+
+	bpf_probe_read_kernel(&page, sizeof(page), &ctx[0]);
+	rss_move((struct vm_area_struct *)ctx[1], page, RSS_ANON, compound_pages(page));
+	return 0;
+}
+
+/* page_add_anon_rmap(page, vma, address, rmap_t flags) */
+SEC("fentry/page_add_anon_rmap")
+int rmap_add_anon(unsigned long long *ctx)
+{
+	struct page *page = NULL;
+
+	bpf_probe_read_kernel(&page, sizeof(page), &ctx[0]);
+	rss_move((struct vm_area_struct *)ctx[1], page, RSS_ANON,
+		 (ctx[3] & RMAP_COMPOUND) ? PMD_PAGES : 1);
+	return 0;
+}
+
+/* page_add_file_rmap(page, vma, compound) */
+SEC("fentry/page_add_file_rmap")
+int rmap_add_file(unsigned long long *ctx)
+{
+	struct page *page = NULL;
+
+	bpf_probe_read_kernel(&page, sizeof(page), &ctx[0]);
+	rss_move((struct vm_area_struct *)ctx[1], page, page_member(page),
+		 (ctx[2] & 0xff) ? PMD_PAGES : 1);
+	return 0;
+}
+
+/* page_remove_rmap(page, vma, compound): the member is read before the rmap is dropped */
+SEC("fentry/page_remove_rmap")
+int rmap_remove(unsigned long long *ctx)
+{
+	struct page *page = NULL;
+
+	bpf_probe_read_kernel(&page, sizeof(page), &ctx[0]);
+	rss_move((struct vm_area_struct *)ctx[1], page, page_member(page),
+		 (ctx[2] & 0xff) ? -PMD_PAGES : -1);
+	return 0;
+}
+
+struct mm_rss_stat___old {
+	atomic_long_t count[4];
+} __attribute__((preserve_access_index));
+
+struct mm_struct___old {
+	struct mm_rss_stat___old rss_stat;
+} __attribute__((preserve_access_index));
+
+/* 6.1 mm counters (atomics, exact for a child under construction or an exited mm); false on
+ * kernels with percpu RSS counters (6.2+). */
+static __always_inline bool mm_rss_read(struct mm_struct *mm, __s64 *out)
+{
+	struct mm_struct___old *mo = (void *)mm;
+
+	if (!bpf_core_type_exists(struct mm_rss_stat___old))
+		return false;
+	for (int i = 0; i < 4; i++)
+		out[i] = BPF_CORE_READ(mo, rss_stat.count[i].counter);
+	return true;
+}
+
+/*
+ * copy_page_range(dst_vma, src_vma) copies the parent's present ptes into the child (fork, in
+ * the parent's context) with the rmap duplicated inline, and adds what it copied to the
+ * child's mm counters (add_mm_rss_vec() in copy_pte_range()). The child's VMA enters with that
+ * counter delta, exact; where the counters cannot be read, with the parent VMA's net RSS.
+ */
+SEC("fexit/copy_page_range")
+int BPF_PROG(fork_copy, struct vm_area_struct *dst, struct vm_area_struct *src, int ret)
+{
+	/* copy_process() runs copy_mm() before it assigns the child's pid and tgid: the child's
+	 * rows are keyed with tgid 0 here and given to their owner in userspace, through `mms`
+	 * (whose tgid the sched_process_fork program sets) */
+	__u32 ptgid = vma_owner_tgid(src);
+	struct mm_struct *cmm_p = BPF_CORE_READ(dst, vm_mm);
+	__u64 cmm = (__u64)cmm_p, pmm = (__u64)BPF_CORE_READ(src, vm_mm);
+	struct vma_key pk = {
+		.tgid = ptgid, .vm_start = vma_anchor(src), .vma_cookie = (__u64)src,
+	};
+	__s64 now[4] = {}, delta[4] = {};
+	struct mm_val *cm, *pm;
+	struct vma_val *pv, *cv;
+
+	if (ret || !tgid_traced(ptgid))
+		return 0;
+	cm = mm_get(cmm, 0);
+	if (!cm)
+		return 0;
+	pm = bpf_map_lookup_elem(&mms, &pmm);
+	if (mm_rss_read(cmm_p, now)) {
+		for (int m = 0; m < 4; m++) {
+			delta[m] = now[m] - cm->fork_rss_seen[m];
+			cm->fork_rss_seen[m] = now[m];
+		}
+	} else {
+		if (ptgid == loader_tgid || (pm && (pm->flags & MM_UNOBSERVED)))
+			cm->flags |= MM_UNOBSERVED;
+		pv = bpf_map_lookup_elem(&vmas, &pk);
+		if (!pv)
+			return 0;
+		for (int m = 0; m < RSS_MEMBERS; m++)
+			delta[m] = pv->rss_in[m] - pv->rss_out[m];
+	}
+	if (!delta[0] && !delta[1] && !delta[2] && !delta[3])
+		return 0;
+	cv = vma_get_task(dst, 0, bpf_get_current_task_btf());
+	if (!cv)
+		return 0;
+	for (int m = 0; m < RSS_MEMBERS; m++)
+		if (delta[m] > 0)
+			__sync_fetch_and_add(&cv->rss_in[m], delta[m]);
+	return 0;
+}
+
+/* ----- teardown ----- */
+
+static __always_inline void teardown(struct vm_area_struct *vma)
+{
+	__u32 tgid = vma_owner_tgid(vma);
+	struct vma_val *v;
+
+	if (!tgid_traced(tgid))
+		return;
+	v = vma_get_task(vma, tgid, bpf_get_current_task_btf());
+	if (v)
+		__sync_fetch_and_add(&v->teardowns, 1);
+}
+
+/* unmap_page_range(tlb, vma, addr, end, details): munmap, exit, MADV_DONTNEED, zap_vma_ptes */
+SEC("fentry/unmap_page_range")
+int BPF_PROG(teardown_fentry, void *tlb, struct vm_area_struct *vma)
+{
+	teardown(vma);
+	return 0;
+}
+
+SEC("kprobe/unmap_page_range")
+int BPF_KPROBE(teardown_kprobe, void *tlb, struct vm_area_struct *vma)
+{
+	teardown(vma);
+	return 0;
+}
+
+/* print_bad_pte(vma, addr, pte, page): the kernel found a pte it cannot account for */
+static __always_inline void bad_pte(struct vm_area_struct *vma)
+{
+	__u32 tgid = vma_owner_tgid(vma);
+	struct vma_val *v;
+
+	if (!tgid_traced(tgid))
+		return;
+	v = vma_get_task(vma, tgid, bpf_get_current_task_btf());
+	if (v)
+		__sync_fetch_and_add(&v->bad_ptes, 1);
+}
+
+SEC("fentry/print_bad_pte")
+int BPF_PROG(bad_pte_fentry, struct vm_area_struct *vma)
+{
+	bad_pte(vma);
+	return 0;
+}
+
+SEC("kprobe/print_bad_pte")
+int BPF_KPROBE(bad_pte_kprobe, struct vm_area_struct *vma)
+{
+	bad_pte(vma);
+	return 0;
+}
+
+/* ----- mm-exit: the kernel's own counters once everything is torn down ----- */
+
+static __always_inline void mm_exit(struct mm_struct *mm)
+{
+	__u64 key = (__u64)mm;
+	struct mm_val *m = bpf_map_lookup_elem(&mms, &key);
+
+	if (!m)
+		return;	/* an mm no traced VMA belonged to */
+	m->flags |= MM_EXITED;
+	/* exact once every task's cache is synced (exit_mm() calls sync_mm_rss()) */
+	if (mm_rss_read(mm, m->kernel_rss_at_exit))
+		m->kernel_rss_known = 1;
+}
+
+/* fexit: exit_mmap() has unmapped every VMA by then */
+SEC("fexit/exit_mmap")
+int BPF_PROG(mm_exit_fexit, struct mm_struct *mm)
+{
+	mm_exit(mm);
+	return 0;
+}
+
+SEC("tp_btf/exit_mmap")
+int BPF_PROG(mm_exit_tp_btf, struct mm_struct *mm)
+{
+	mm_exit(mm);
+	return 0;
+}
+
+/* a forked mm is registered at birth; the loader's own child's is a copy never seen filled */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(mm_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u64 mm = (__u64)BPF_CORE_READ(child, mm);
+	struct mm_val *m;
+
+	if (!mm || parent->tgid == child->tgid ||
+	    (parent->tgid != loader_tgid && !tgid_traced(parent->tgid)))
+		return 0;
+	m = mm_get(mm, child->tgid);
+	if (!m)
+		return 0;
+	m->tgid = child->tgid;	/* copy_page_range() registered it before the tgid existed */
+	if (parent->tgid == loader_tgid)
+		m->flags |= MM_UNOBSERVED;
+	return 0;
+}

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Open, share the fault object's maps, configure, load, attach: bpf/zap.bpf.c. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "pfnscope.h"
+#include "zap.h"
+#include "fault.skel.h"
+#include "zap.skel.h"
+
+const unsigned int zap_hooks_mask =
+	(1u << HOOK_TEARDOWN) | (1u << HOOK_RSS_RMAP) | (1u << HOOK_FORK_COPY) |
+	(1u << HOOK_BAD_PTE) | (1u << HOOK_MM_FORK) | (1u << HOOK_MM_EXIT);
+
+static int share(struct bpf_map *dst, struct bpf_map *src)
+{
+	return bpf_map__reuse_fd(dst, bpf_map__fd(src));
+}
+
+int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
+{
+	struct fault_bpf *f = fc->skel;
+	bool any = false;
+	int err;
+
+	memset(zc, 0, sizeof(*zc));
+	zc->mask = zap_hooks_mask;
+	for (int h = 0; h < HOOK__MAX; h++)
+		if ((zc->mask & (1u << h)) && plan->hooks[h].status == HOOK_PLANNED)
+			any = true;
+	if (!any)
+		return 0;	/* nothing of this object can attach here */
+	zc->skel = zap_bpf__open();
+	if (!zc->skel)
+		return -errno;
+	zc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
+	zc->skel->rodata->loader_tgid = f->rodata->loader_tgid;
+	zc->skel->rodata->special_mapping_name_fn = f->rodata->special_mapping_name_fn;
+	err = share(zc->skel->maps.traced, f->maps.traced) ?:
+	      share(zc->skel->maps.drops, f->maps.drops) ?:
+	      share(zc->skel->maps.vmas, f->maps.vmas) ?:
+	      share(zc->skel->maps.procs, f->maps.procs) ?:
+	      share(zc->skel->maps.mms, f->maps.mms);
+	if (err) {
+		pr_err("cannot share maps with the zap BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	plan_apply(plan, zc->skel->obj, zc->mask);
+	err = zap_bpf__load(zc->skel);
+	if (err) {
+		pr_warn("cannot load the teardown/RSS BPF programs (%s): per-VMA RSS unavailable "
+			"(-v for the verifier log)", strerror(-err));
+		goto fail;
+	}
+	zc->plan = plan;
+	plan_attach(plan, zc->skel->obj, zc->mask);
+	return 0;
+fail:
+	for (int h = 0; h < HOOK__MAX; h++)
+		if ((zc->mask & (1u << h)) && plan->hooks[h].status == HOOK_PLANNED) {
+			plan->hooks[h].status = HOOK_ATTACH_FAILED;
+			snprintf(plan->hooks[h].error, sizeof(plan->hooks[h].error),
+				 "object load failed: %s", strerror(-err));
+		}
+	zap_bpf__destroy(zc->skel);
+	zc->skel = NULL;
+	return err;
+}
+
+void zap_stop(struct zap_ctx *zc)
+{
+	if (zc->plan)
+		plan_detach(zc->plan, zc->mask);
+	zap_bpf__destroy(zc->skel);
+	memset(zc, 0, sizeof(*zc));
+}

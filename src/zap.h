@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Loader of bpf/zap.bpf.c: per-VMA RSS, teardown, bad ptes, mm exit. */
+#ifndef PFNSCOPE_ZAP_H
+#define PFNSCOPE_ZAP_H
+
+#include "fault.h"
+
+extern const unsigned int zap_hooks_mask;
+
+struct zap_bpf;
+
+struct zap_ctx {
+	struct zap_bpf *skel;
+	struct plan *plan;
+	unsigned int mask;
+};
+
+/* Loads the zap object sharing the maps of the loaded fault object @fc. A failure to load is
+ * reported and leaves the zap hooks unattached (pfnscope runs without per-VMA RSS). */
+int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan);
+void zap_stop(struct zap_ctx *zc);
+
+#endif /* PFNSCOPE_ZAP_H */
