@@ -28,19 +28,23 @@ char LICENSE[] SEC("license") = "GPL";
 /* the loader's child before exec: its mm is a copy of the loader's, never seen being filled */
 const volatile __u32 loader_tgid = 0;
 
+/* The row of @vma under its owner, if the owner is traced. */
+static __always_inline struct vma_val *owner_row(struct vm_area_struct *vma)
+{
+	__u32 tgid = vma_owner_tgid(vma);
+
+	if (!tgid_traced(tgid))
+		return NULL;
+	return vma_get_task(vma, tgid, bpf_get_current_task_btf());
+}
+
 static __always_inline void rss_move(struct vm_area_struct *vma, struct page *page, __u32 member,
 				     __s64 nr)
 {
-	__u32 tgid = vma_owner_tgid(vma);
-	struct vma_val *v;
+	struct vma_val *v = owner_row(vma);
 	unsigned long flags;
 
-	if (!tgid_traced(tgid))
-		return;
-	v = vma_get_task(vma, tgid, bpf_get_current_task_btf());
-	if (!v)
-		return;
-	if (member >= RSS_MEMBERS)
+	if (!v || member >= RSS_MEMBERS)
 		return;
 	if (nr > 0) {
 		__sync_fetch_and_add(&v->rss_in[member], nr);
@@ -186,12 +190,8 @@ int BPF_PROG(fork_copy, struct vm_area_struct *dst, struct vm_area_struct *src, 
 
 static __always_inline void teardown(struct vm_area_struct *vma)
 {
-	__u32 tgid = vma_owner_tgid(vma);
-	struct vma_val *v;
+	struct vma_val *v = owner_row(vma);
 
-	if (!tgid_traced(tgid))
-		return;
-	v = vma_get_task(vma, tgid, bpf_get_current_task_btf());
 	if (v)
 		__sync_fetch_and_add(&v->teardowns, 1);
 }
@@ -214,12 +214,8 @@ int BPF_KPROBE(teardown_kprobe, void *tlb, struct vm_area_struct *vma)
 /* print_bad_pte(vma, addr, pte, page): the kernel found a pte it cannot account for */
 static __always_inline void bad_pte(struct vm_area_struct *vma)
 {
-	__u32 tgid = vma_owner_tgid(vma);
-	struct vma_val *v;
+	struct vma_val *v = owner_row(vma);
 
-	if (!tgid_traced(tgid))
-		return;
-	v = vma_get_task(vma, tgid, bpf_get_current_task_btf());
 	if (v)
 		__sync_fetch_and_add(&v->bad_ptes, 1);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,31 +30,58 @@ void vma_display_name(const struct vma_val *v, char *buf, size_t n)
 	}
 }
 
-static int collect_vmas(int fd, struct ksyms *ks, struct report *r)
+/*
+ * Appends every (key, value) of hash map @fd to the growing array *@arr of @elem-byte rows
+ * (zeroed), the key copied at @koff and the value at @voff. Entries deleted while we walk are
+ * skipped.
+ */
+static int map_dump(int fd, size_t ksz, void **arr, size_t *n, size_t elem, size_t koff,
+		    size_t voff)
 {
-	struct vma_key key, next;
-	size_t cap = 0;
+	char key[64], next[64];
 	void *prev = NULL;
+	size_t cap = *n;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct vma_row *row;
+	if (fd < 0)
+		return 0;
+	if (ksz > sizeof(key))
+		return -EINVAL;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		char *row;
 
-		key = next;
-		prev = &key;
-		if (r->nr_vmas == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct vma_row *n = realloc(r->vmas, ncap * sizeof(*n));
+		memcpy(key, next, ksz);
+		prev = key;
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *a = realloc(*arr, ncap * elem);
 
-			if (!n)
+			if (!a)
 				return -ENOMEM;
-			r->vmas = n;
+			*arr = a;
 			cap = ncap;
 		}
-		row = &r->vmas[r->nr_vmas];
-		memset(row, 0, sizeof(*row));
-		if (bpf_map_lookup_elem(fd, &key, &row->val))
-			continue;	/* deleted meanwhile */
-		row->key = key;
+		row = (char *)*arr + *n * elem;
+		memset(row, 0, elem);
+		if (bpf_map_lookup_elem(fd, key, row + voff))
+			continue;
+		memcpy(row + koff, key, ksz);
+		(*n)++;
+	}
+	return 0;
+}
+
+#define MAP_DUMP(fd, arr, n, type, kfield, vfield)                                       \
+	map_dump(fd, sizeof(((type *)0)->kfield), (void **)&(arr), &(n), sizeof(type),       \
+		 offsetof(type, kfield), offsetof(type, vfield))
+
+static int collect_vmas(int fd, struct ksyms *ks, struct report *r)
+{
+	int err = MAP_DUMP(fd, r->vmas, r->nr_vmas, struct vma_row, key, val);
+
+	for (size_t i = 0; i < r->nr_vmas && !err; i++) {
+		struct vma_row *row = &r->vmas[i];
+		const struct ksym *s;
+
 		vma_display_name(&row->val, row->name, sizeof(row->name));
 		ksyms_format(ks, row->val.vm_ops, KSYM_DATA, env.show_kernel_addresses,
 			     row->vm_ops, sizeof(row->vm_ops));
@@ -61,52 +89,27 @@ static int collect_vmas(int fd, struct ksyms *ks, struct report *r)
 			     row->fault_handler, sizeof(row->fault_handler));
 		ksyms_format(ks, row->val.mmap_fn, KSYM_TEXT, env.show_kernel_addresses,
 			     row->mmap_handler, sizeof(row->mmap_handler));
-		{
-			/* the module that owns the VMA: its fault handler, mmap or vm_ops */
-			const struct ksym *s = ksyms_find(ks, row->val.fault_fn, KSYM_TEXT, 0x10000);
-
-			/* vm_ops before mmap: vma_init() points every new VMA at vmlinux's
-			 * dummy_vm_ops, so a driver that sets none still has one */
-			if (!s)
-				s = ksyms_find(ks, row->val.mmap_fn, KSYM_TEXT, 0x10000);
-			if (!s)
-				s = ksyms_find(ks, row->val.vm_ops, KSYM_DATA, 0x1000);
-			if (s && s->module)
-				snprintf(row->module, sizeof(row->module), "%s", s->module);
-		}
-		r->nr_vmas++;
+		/* the module that owns the VMA: its fault handler, mmap or vm_ops (vm_ops
+		 * last: vma_init() points every new VMA at vmlinux's dummy_vm_ops, so a
+		 * driver that sets none still has one) */
+		s = ksyms_find(ks, row->val.fault_fn, KSYM_TEXT, 0x10000);
+		if (!s)
+			s = ksyms_find(ks, row->val.mmap_fn, KSYM_TEXT, 0x10000);
+		if (!s)
+			s = ksyms_find(ks, row->val.vm_ops, KSYM_DATA, 0x1000);
+		if (s && s->module)
+			snprintf(row->module, sizeof(row->module), "%s", s->module);
 	}
-	return 0;
+	return err;
 }
 
 static int collect_procs(int fd, struct report *r)
 {
-	__u32 key, next, *prev = NULL;
-	size_t cap = 0;
+	int err = MAP_DUMP(fd, r->procs, r->nr_procs, struct proc_row, pid, val);
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct proc_row *row;
-
-		key = next;
-		prev = &key;
-		if (r->nr_procs == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct proc_row *n = realloc(r->procs, ncap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			r->procs = n;
-			cap = ncap;
-		}
-		row = &r->procs[r->nr_procs];
-		memset(row, 0, sizeof(*row));
-		if (bpf_map_lookup_elem(fd, &key, &row->val))
-			continue;
-		row->pid = key;
-		row->stat_minflt = row->stat_majflt = -1;
-		r->nr_procs++;
-	}
-	return 0;
+	for (size_t i = 0; i < r->nr_procs; i++)
+		r->procs[i].stat_minflt = r->procs[i].stat_majflt = -1;
+	return err;
 }
 
 static int collect_drops(int fd, struct report *r)
@@ -132,34 +135,7 @@ static int collect_drops(int fd, struct report *r)
 
 static int collect_pfns(int fd, struct report *r)
 {
-	struct pfn_key key, next;
-	size_t cap = 0;
-	void *prev = NULL;
-
-	if (fd < 0)
-		return 0;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct pfn_row *row;
-
-		key = next;
-		prev = &key;
-		if (r->nr_pfns == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			struct pfn_row *n = realloc(r->pfns, ncap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			r->pfns = n;
-			cap = ncap;
-		}
-		row = &r->pfns[r->nr_pfns];
-		memset(row, 0, sizeof(*row));
-		if (bpf_map_lookup_elem(fd, &key, &row->val))
-			continue;
-		row->key = key;
-		r->nr_pfns++;
-	}
-	return 0;
+	return MAP_DUMP(fd, r->pfns, r->nr_pfns, struct pfn_row, key, val);
 }
 
 static const struct mm_row *mm_of(const struct report *r, __u64 cookie)
@@ -204,32 +180,10 @@ static void assign_fork_rows(struct report *r)
 
 static int collect_mms(int fd, struct report *r)
 {
-	__u64 key, next, *prev = NULL;
-	size_t cap = 0;
+	int err = MAP_DUMP(fd, r->mms, r->nr_mms, struct mm_row, cookie, val);
 
-	if (fd < 0)
-		return 0;
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct mm_row *row;
-
-		key = next;
-		prev = &key;
-		if (r->nr_mms == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct mm_row *n = realloc(r->mms, ncap * sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			r->mms = n;
-			cap = ncap;
-		}
-		row = &r->mms[r->nr_mms];
-		memset(row, 0, sizeof(*row));
-		if (bpf_map_lookup_elem(fd, &key, &row->val))
-			continue;
-		row->cookie = key;
-		r->nr_mms++;
-	}
+	if (err)
+		return err;
 	assign_fork_rows(r);
 	/* net RSS per member: the sum of the address space's VMA rows */
 	for (size_t i = 0; i < r->nr_mms; i++)
