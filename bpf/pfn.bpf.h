@@ -35,11 +35,11 @@ static __always_inline void pfn_record(struct vm_area_struct *vma, __u32 tgid, _
 	__u64 now = bpf_ktime_get_ns();
 
 	/* a remap_pfn_range() at mmap time may be the first event of its VMA */
-	if (!vma_get(vma, tgid))
+	struct vma_val *v = vma_get(vma, tgid);
+
+	if (!v)
 		return;
-	key.vma.tgid = tgid;
-	key.vma.vm_start = vma_anchor(vma);
-	key.vma.vma_cookie = (__u64)vma;
+	key.vma_id = v->id;
 	key.src = src;
 	key.state = state;
 	key.req_cache = cache_index(req_prot);

@@ -33,12 +33,27 @@ struct {
 	__type(value, struct mm_val);
 } mms SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SEQ__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} seqs SEC(".maps");
+
+static __always_inline __u64 seq_next(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&seqs, &which);
+
+	return v ? __sync_fetch_and_add(v, 1) + 1 : 0;
+}
+
 static __always_inline struct mm_val *mm_get(__u64 mm, __u32 tgid)
 {
 	struct mm_val *m = bpf_map_lookup_elem(&mms, &mm), init = { .tgid = tgid };
 
 	if (m)
 		return m;
+	init.id = seq_next(SEQ_MM);
 	bpf_map_update_elem(&mms, &mm, &init, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&mms, &mm);
 }
@@ -138,7 +153,12 @@ static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, 
 	v->vm_flags = BPF_CORE_READ(vma, vm_flags);
 	v->vm_pgoff = BPF_CORE_READ(vma, vm_pgoff);
 	v->vm_ops = (__u64)BPF_CORE_READ(vma, vm_ops);
-	v->mm = (__u64)BPF_CORE_READ(vma, vm_mm);
+	v->id = seq_next(SEQ_VMA_ROW);
+	{
+		struct mm_val *m = mm_get((__u64)BPF_CORE_READ(vma, vm_mm), tgid);
+
+		v->mm = m ? m->id : 0;
+	}
 	if (v->vm_ops)
 		v->fault_fn = (__u64)BPF_CORE_READ(vma, vm_ops, fault);
 	v->remote = BPF_CORE_READ(vma, vm_mm) != BPF_CORE_READ(task, mm);
@@ -148,7 +168,6 @@ static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, 
 		count_drop(DROP_VMA_MAP_FULL);
 		return NULL;
 	}
-	mm_get(v->mm, tgid);	/* the address space this row belongs to */
 	return bpf_map_lookup_elem(&vmas, &key);
 }
 
@@ -165,6 +184,42 @@ static __always_inline __u32 vma_owner_tgid(struct vm_area_struct *vma)
 			return BPF_CORE_READ(owner, tgid);
 	}
 	return current_tgid();
+}
+
+static __always_inline void vma_rekey(struct vma_key *from, struct vma_val *v, __u32 tgid)
+{
+	struct vma_key to = *from;
+
+	to.tgid = tgid;
+	to.vma_cookie = seq_next(SEQ_RETIRED) << 1 | 1;
+	if (bpf_map_update_elem(&vmas, &to, v, BPF_NOEXIST) == 0)
+		bpf_map_delete_elem(&vmas, from);
+}
+
+/*
+ * vm_area_free(): the rows of @vma move to retired keys, so the slab object's next VMA cannot
+ * add to them. A child's fork-time row (tgid 0, see fork_copy) is folded into its owner's row
+ * first, or takes the owner's tgid.
+ */
+static __always_inline void vma_retire(struct vm_area_struct *vma, __u32 owner)
+{
+	struct vma_key ko = { .tgid = owner, .vm_start = vma_anchor(vma), .vma_cookie = (__u64)vma };
+	struct vma_key ks = { .tgid = 0, .vm_start = ko.vm_start, .vma_cookie = (__u64)vma };
+	struct vma_val *vo = bpf_map_lookup_elem(&vmas, &ko);
+	struct vma_val *vs = bpf_map_lookup_elem(&vmas, &ks);
+
+	if (vs && vo) {
+		for (int m = 0; m < RSS_MEMBERS; m++) {
+			__sync_fetch_and_add(&vo->rss_in[m], vs->rss_in[m]);
+			__sync_fetch_and_add(&vo->rss_out[m], vs->rss_out[m]);
+		}
+		__sync_fetch_and_add(&vo->rss_in_reserved, vs->rss_in_reserved);
+		bpf_map_delete_elem(&vmas, &ks);
+	} else if (vs) {
+		vma_rekey(&ks, vs, owner);
+	}
+	if (vo)
+		vma_rekey(&ko, vo, owner);
 }
 
 /* The row of @vma as seen by the current task. */

@@ -211,6 +211,27 @@ int BPF_KPROBE(teardown_kprobe, void *tlb, struct vm_area_struct *vma)
 	return 0;
 }
 
+/* vm_area_free(vma) (kernel/fork.c, mm/vma_init.c): the end of a vm_area_struct's life */
+SEC("fentry/vm_area_free")
+int BPF_PROG(vma_free_fentry, struct vm_area_struct *vma)
+{
+	__u32 tgid = vma_owner_tgid(vma);
+
+	if (tgid_traced(tgid))
+		vma_retire(vma, tgid);
+	return 0;
+}
+
+SEC("kprobe/vm_area_free")
+int BPF_KPROBE(vma_free_kprobe, struct vm_area_struct *vma)
+{
+	__u32 tgid = vma_owner_tgid(vma);
+
+	if (tgid_traced(tgid))
+		vma_retire(vma, tgid);
+	return 0;
+}
+
 /* print_bad_pte(vma, addr, pte, page): the kernel found a pte it cannot account for */
 static __always_inline void bad_pte(struct vm_area_struct *vma)
 {
@@ -247,6 +268,13 @@ static __always_inline void mm_exit(struct mm_struct *mm)
 	/* exact once every task's cache is synced (exit_mm() calls sync_mm_rss()) */
 	if (mm_rss_read(mm, m->kernel_rss_at_exit))
 		m->kernel_rss_known = 1;
+	/* retire the entry: the mm_struct may be reused for another address space */
+	{
+		__u64 retired = m->id << 1 | 1;
+
+		if (bpf_map_update_elem(&mms, &retired, m, BPF_NOEXIST) == 0)
+			bpf_map_delete_elem(&mms, &key);
+	}
 }
 
 /* fexit: exit_mmap() has unmapped every VMA by then */

@@ -28,7 +28,7 @@ enum pfn_src {
 #define PFN_BUCKET_SHIFT 18
 
 struct pfn_key {
-	struct vma_key vma;
+	__u64 vma_id;		/* vma_val.id of the VMA row */
 	__u64 pfn;		/* exact pfn, or bucket start if PFNST_BUCKET */
 	__u8 src;		/* enum pfn_src */
 	__u8 state;		/* PFNST_* */

@@ -42,11 +42,13 @@ struct proc_val {
 	char comm[PFNSCOPE_COMM_LEN];
 };
 
-/* Address-space state (map `mms`, keyed by the mm cookie). */
+/* Address-space state (map `mms`): keyed by the mm_struct address while it lives, by
+ * id << 1 | 1 once exit_mmap() retired it (a reused mm_struct then starts a new entry). */
 #define MM_UNOBSERVED	0x1	/* created as a copy of an untraced mm: its RSS is not fully seen */
 #define MM_EXITED	0x2	/* exit_mmap() finished */
 
 struct mm_val {
+	__u64 id;			/* unique, never reused */
 	__u32 tgid;
 	__u32 flags;
 	__s64 kernel_rss_at_exit[4];	/* mm->rss_stat after exit_mmap (6.1: exact atomics) */
@@ -54,6 +56,9 @@ struct mm_val {
 	__u32 _pad;
 	__s64 fork_rss_seen[4];		/* mm counters after the last copy_page_range() of a fork */
 };
+
+/* Sequences shared by every object (map `seqs`): unique VMA-row and mm ids, retired keys. */
+enum { SEQ_VMA_ROW, SEQ_MM, SEQ_RETIRED, SEQ__MAX };
 
 /* Kernel-reported bad page-table entries (print_bad_pte), kept for the report. */
 struct bad_pte_val {

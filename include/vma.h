@@ -6,10 +6,11 @@
 #include "pfnscope.h"
 
 /*
- * A VMA is identified by the tgid that touched it, its start and a kernel cookie (the
+ * A live VMA is found by the tgid that touched it, its anchor address and a kernel cookie (the
  * vm_area_struct address, never printed): a split or mremap gives new rows instead of mixing
- * counts, and a reused pid cannot collide with an old VMA unless the slab object and the range
- * are both reused. vma_cookie == 0 is the per-process [unattributed] row.
+ * counts. When the kernel frees the vm_area_struct (vm_area_free) its rows are retired: moved to
+ * an odd cookie no live VMA can have, so a reused slab object starts a new row. Other maps refer
+ * to a row by its id, which never changes.
  */
 struct vma_key {
 	__u32 tgid;
@@ -39,6 +40,7 @@ enum vma_kind {
 
 /* Identity captured when pfnscope first sees a VMA; vm_end/vm_flags refreshed on each fault. */
 struct vma_val {
+	__u64 id;		/* unique row id (pfn_key.vma_id refers to it) */
 	__u64 vm_start;
 	__u64 vm_end;
 	__u64 vm_flags;
@@ -68,7 +70,7 @@ struct vma_val {
 	__u64 rss_in_reserved;	/* PG_reserved pages among rss_in (counted as file pages) */
 	__u64 teardowns;	/* unmap_page_range() calls on this VMA */
 	__u64 bad_ptes;		/* print_bad_pte() reports on this VMA */
-	__u64 mm;		/* vm_mm cookie: groups the rows of one address space */
+	__u64 mm;		/* mm_val.id of its address space */
 };
 
 #endif /* PFNSCOPE_VMA_H */

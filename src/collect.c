@@ -138,10 +138,10 @@ static int collect_pfns(int fd, struct report *r)
 	return MAP_DUMP(fd, r->pfns, r->nr_pfns, struct pfn_row, key, val);
 }
 
-static const struct mm_row *mm_of(const struct report *r, __u64 cookie)
+static const struct mm_row *mm_of(const struct report *r, __u64 id)
 {
 	for (size_t i = 0; i < r->nr_mms; i++)
-		if (r->mms[i].cookie == cookie)
+		if (r->mms[i].val.id == id)
 			return &r->mms[i];
 	return NULL;
 }
@@ -190,7 +190,7 @@ static int collect_mms(int fd, struct report *r)
 		for (size_t v = 0; v < r->nr_vmas; v++) {
 			const struct vma_val *vv = &r->vmas[v].val;
 
-			if (r->vmas[v].merged || vv->mm != r->mms[i].cookie ||
+			if (r->vmas[v].merged || vv->mm != r->mms[i].val.id ||
 			    r->vmas[v].key.tgid != r->mms[i].val.tgid)
 				continue;
 			r->mms[i].nr_vmas++;
@@ -208,9 +208,18 @@ int collect_timeline_sample(const struct collect_maps *m, struct report *r)
 	void *prev = NULL;
 	size_t cap = 0;
 
-	ns = realloc(r->timeline, (r->nr_samples + 1) * sizeof(*ns));
-	if (!ns)
+	struct mm_row *mms = NULL;
+	size_t nmms = 0;
+
+	if (MAP_DUMP(m->mms_fd, mms, nmms, struct mm_row, cookie, val)) {
+		free(mms);
 		return -ENOMEM;
+	}
+	ns = realloc(r->timeline, (r->nr_samples + 1) * sizeof(*ns));
+	if (!ns) {
+		free(mms);
+		return -ENOMEM;
+	}
 	r->timeline = ns;
 	s = &r->timeline[r->nr_samples++];
 	memset(s, 0, sizeof(*s));
@@ -233,18 +242,19 @@ int collect_timeline_sample(const struct collect_maps *m, struct report *r)
 			size_t ncap = cap ? cap * 2 : 64;
 			struct timeline_vma *n = realloc(s->vmas, ncap * sizeof(*n));
 
-			if (!n)
+			if (!n) {
+				free(mms);
 				return -ENOMEM;
+			}
 			s->vmas = n;
 			cap = ncap;
 		}
 		tv = &s->vmas[s->nr++];
 		tv->pid = key.tgid;
 		if (!key.tgid) {	/* a fork-time row: its owner is the mm's (see assign_fork_rows) */
-			struct mm_val mv;
-
-			if (m->mms_fd >= 0 && !bpf_map_lookup_elem(m->mms_fd, &v.mm, &mv))
-				tv->pid = mv.tgid;
+			for (size_t i = 0; i < nmms; i++)
+				if (mms[i].val.id == v.mm)
+					tv->pid = mms[i].val.tgid;
 		}
 		tv->vm_start = v.vm_start;
 		tv->faults = v.faults;
@@ -262,6 +272,7 @@ int collect_timeline_sample(const struct collect_maps *m, struct report *r)
 			s->vmas[i].faults += s->vmas[j].faults;
 			s->vmas[j--] = s->vmas[--s->nr];
 		}
+	free(mms);
 	return 0;
 }
 

@@ -24,10 +24,10 @@ const char *rss_member_name(int m)
 	return m >= 0 && m < RSS_MEMBERS ? names[m] : "?";
 }
 
-static struct vma_row *vma_of(struct report *r, const struct vma_key *k)
+static struct vma_row *vma_of(struct report *r, __u64 id)
 {
 	for (size_t i = 0; i < r->nr_vmas; i++)
-		if (!memcmp(&r->vmas[i].key, k, sizeof(*k)))
+		if (r->vmas[i].val.id == id)
 			return &r->vmas[i];
 	return NULL;
 }
@@ -138,7 +138,8 @@ static int vma_level_findings(struct report *r, const struct policy *pol)
 				const struct vma_row *vr = &r->vmas[v];
 				long long net = (long long)vr->val.rss_in[m] - (long long)vr->val.rss_out[m];
 
-				if (vr->val.mm != mm->cookie || vr->key.tgid != mm->val.tgid || !net)
+				if (vr->merged || vr->val.mm != mm->val.id || vr->key.tgid != mm->val.tgid ||
+				    !net)
 					continue;
 				len += snprintf(f->contributors + len,
 						len < sizeof(f->contributors) ? sizeof(f->contributors) - len : 0,
@@ -194,7 +195,7 @@ int findings_evaluate(struct report *r, const struct iomem *io, const struct pol
 		int rule;
 
 		p->cls = classify_pfn(io, p->val.example_pfn, p->key.state, &p->region);
-		p->vma = vma_of(r, &p->key.vma);
+		p->vma = vma_of(r, p->key.vma_id);
 		if (p->vma) {
 			p->vma->pages_by_class[p->cls] += pages;
 			if (p->key.src < SRC__MAX)

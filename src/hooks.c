@@ -123,6 +123,15 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 			{ MECH_FEXIT, "copy_page_range", { "fork_copy" } },
 		},
 	},
+	[HOOK_VMA_FREE] = {
+		.name = "vma-free",
+		.what = "the end of a vm_area_struct's life (vm_area_free): its rows are retired",
+		.lost = "a reused vm_area_struct at the same address continues its predecessor's row",
+		.cand = {
+			{ MECH_FENTRY, "vm_area_free", { "vma_free_fentry" } },
+			{ MECH_KPROBE, "vm_area_free", { "vma_free_kprobe" } },
+		},
+	},
 	[HOOK_BAD_PTE] = {
 		.name = "bad-pte",
 		.what = "page-table entries the kernel reports as bad (print_bad_pte)",

@@ -11,7 +11,7 @@
 
 const unsigned int zap_hooks_mask =
 	(1u << HOOK_TEARDOWN) | (1u << HOOK_RSS_RMAP) | (1u << HOOK_FORK_COPY) |
-	(1u << HOOK_BAD_PTE) | (1u << HOOK_MM_FORK) | (1u << HOOK_MM_EXIT);
+	(1u << HOOK_BAD_PTE) | (1u << HOOK_MM_FORK) | (1u << HOOK_MM_EXIT) | (1u << HOOK_VMA_FREE);
 
 static int share(struct bpf_map *dst, struct bpf_map *src)
 {
@@ -41,7 +41,8 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 	      share(zc->skel->maps.drops, f->maps.drops) ?:
 	      share(zc->skel->maps.vmas, f->maps.vmas) ?:
 	      share(zc->skel->maps.procs, f->maps.procs) ?:
-	      share(zc->skel->maps.mms, f->maps.mms);
+	      share(zc->skel->maps.mms, f->maps.mms) ?:
+	      share(zc->skel->maps.seqs, f->maps.seqs);
 	if (err) {
 		pr_err("cannot share maps with the zap BPF object: %s", strerror(-err));
 		goto fail;
