@@ -44,6 +44,19 @@ static __always_inline bool tgid_traced(__u32 tgid)
 	return bpf_map_lookup_elem(&traced, &tgid) != NULL;
 }
 
+/*
+ * Argument @i of a fentry/fexit/tp_btf program as a plain number. The verifier types pointer
+ * arguments as BTF pointers and refuses arithmetic on them ("math between ptr_ pointer ..."),
+ * which hashing or page_to_pfn() need; a copy out of the context is a scalar.
+ */
+static __always_inline __u64 ctx_arg_u64(unsigned long long *ctx, int i)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &ctx[i]);
+	return v;
+}
+
 static __always_inline __u32 current_tgid(void)
 {
 	return bpf_get_current_pid_tgid() >> 32;

@@ -451,15 +451,11 @@ static __always_inline void page_insert(struct vm_area_struct *vma, struct page 
 	pfn_record(vma, tgid, SRC_PAGE_INSERT, page_to_pfn(page), st, ref, prot, prot, true, 1);
 }
 
-/* The verifier types a fentry pointer argument as a BTF pointer and refuses the arithmetic
- * page_to_pfn() needs: copy it out of the context as a plain value. */
+/* page_to_pfn() needs the page pointer as a number (ctx_arg_u64) */
 SEC("fentry/vm_insert_page")
 int vm_insert_page_fentry(unsigned long long *ctx)
 {
-	struct page *page = NULL;
-
-	bpf_probe_read_kernel(&page, sizeof(page), &ctx[2]);
-	page_insert((struct vm_area_struct *)ctx[0], page);
+	page_insert((struct vm_area_struct *)ctx[0], (struct page *)ctx_arg_u64(ctx, 2));
 	return 0;
 }
 

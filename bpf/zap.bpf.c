@@ -18,6 +18,7 @@
 #include <bpf/bpf_core_read.h>
 #include "vma.bpf.h"
 #include "page.bpf.h"
+#include "rss.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -69,9 +70,8 @@ static __always_inline __s64 compound_pages(struct page *page)
 SEC("fentry/page_add_new_anon_rmap")
 int rmap_add_new_anon(unsigned long long *ctx)
 {
-	struct page *page = NULL;
+	struct page *page = (struct page *)ctx_arg_u64(ctx, 0);
 
-	bpf_probe_read_kernel(&page, sizeof(page), &ctx[0]);
 	rss_move((struct vm_area_struct *)ctx[1], page, RSS_ANON, compound_pages(page));
 	return 0;
 }
@@ -80,9 +80,8 @@ int rmap_add_new_anon(unsigned long long *ctx)
 SEC("fentry/page_add_anon_rmap")
 int rmap_add_anon(unsigned long long *ctx)
 {
-	struct page *page = NULL;
+	struct page *page = (struct page *)ctx_arg_u64(ctx, 0);
 
-	bpf_probe_read_kernel(&page, sizeof(page), &ctx[0]);
 	rss_move((struct vm_area_struct *)ctx[1], page, RSS_ANON,
 		 (ctx[3] & RMAP_COMPOUND) ? PMD_PAGES : 1);
 	return 0;
@@ -92,9 +91,8 @@ int rmap_add_anon(unsigned long long *ctx)
 SEC("fentry/page_add_file_rmap")
 int rmap_add_file(unsigned long long *ctx)
 {
-	struct page *page = NULL;
+	struct page *page = (struct page *)ctx_arg_u64(ctx, 0);
 
-	bpf_probe_read_kernel(&page, sizeof(page), &ctx[0]);
 	rss_move((struct vm_area_struct *)ctx[1], page, page_member(page),
 		 (ctx[2] & 0xff) ? PMD_PAGES : 1);
 	return 0;
@@ -104,9 +102,8 @@ int rmap_add_file(unsigned long long *ctx)
 SEC("fentry/page_remove_rmap")
 int rmap_remove(unsigned long long *ctx)
 {
-	struct page *page = NULL;
+	struct page *page = (struct page *)ctx_arg_u64(ctx, 0);
 
-	bpf_probe_read_kernel(&page, sizeof(page), &ctx[0]);
 	rss_move((struct vm_area_struct *)ctx[1], page, page_member(page),
 		 (ctx[2] & 0xff) ? -PMD_PAGES : -1);
 	return 0;
@@ -257,10 +254,14 @@ int BPF_KPROBE(bad_pte_kprobe, struct vm_area_struct *vma)
 
 /* ----- mm-exit: the kernel's own counters once everything is torn down ----- */
 
-static __always_inline void mm_exit(struct mm_struct *mm)
+static __always_inline void mm_exit(struct mm_struct *mm, __u64 key)
 {
-	__u64 key = (__u64)mm;
 	struct mm_val *m = bpf_map_lookup_elem(&mms, &key);
+	__u32 id = mm_hash((void *)key);
+	struct rss_mm_val *r = bpf_map_lookup_elem(&rss_mm, &id);
+
+	if (r)
+		r->exited = 1;
 
 	if (!m)
 		return;	/* an mm no traced VMA belonged to */
@@ -281,14 +282,14 @@ static __always_inline void mm_exit(struct mm_struct *mm)
 SEC("fexit/exit_mmap")
 int BPF_PROG(mm_exit_fexit, struct mm_struct *mm)
 {
-	mm_exit(mm);
+	mm_exit(mm, ctx_arg_u64(ctx, 0));
 	return 0;
 }
 
 SEC("tp_btf/exit_mmap")
 int BPF_PROG(mm_exit_tp_btf, struct mm_struct *mm)
 {
-	mm_exit(mm);
+	mm_exit(mm, ctx_arg_u64(ctx, 0));
 	return 0;
 }
 

@@ -57,6 +57,16 @@ struct mm_val {
 	__s64 fork_rss_seen[4];		/* mm counters after the last copy_page_range() of a fork */
 };
 
+/* Per-mm RSS as the kernel's own counters say (map `rss_mm`, keyed by the tracepoint's mm id):
+ * the last value of each counter, in pages, and its peak. */
+struct rss_mm_val {
+	__u32 tgid;		/* the process whose task last changed it (curr=1); 0 unknown yet */
+	__u32 exited;		/* exit_mmap() seen: the next event is a new mm at that address */
+	__s64 pages[4];		/* enum rss_member order */
+	__s64 peak[4];
+	__u64 events;
+};
+
 /* Sequences shared by every object (map `seqs`): unique VMA-row and mm ids, retired keys. */
 enum { SEQ_VMA_ROW, SEQ_MM, SEQ_RETIRED, SEQ__MAX };
 

@@ -17,6 +17,7 @@
 #include "options.h"
 #include "fault.h"
 #include "zap.h"
+#include "rss.h"
 #include "ksyms.h"
 #include "report.h"
 #include "iomem.h"
@@ -170,6 +171,7 @@ int cmd_check(int argc, char **argv)
 	struct report rep = { .command = "check" };
 	struct fault_ctx fc;
 	struct zap_ctx zc = {};
+	struct rss_ctx rc = {};
 	struct output out = {};
 	struct timespec t0, t1;
 	struct ksyms *ks = NULL;
@@ -219,6 +221,7 @@ int cmd_check(int argc, char **argv)
 	if (fault_start(&fc, &plan, ks, &fo))
 		goto out_abort;
 	zap_start(&zc, &fc, &plan);	/* failures are reported; pfnscope runs without RSS */
+	rss_start(&rc, &fc, &zc, &plan);
 	if (!plan_hook_active(&plan, HOOK_FAULT_COUNT)) {
 		pr_err("no mechanism could attach the fault-count hook (pfnscope probe says why)");
 		goto out_stop;
@@ -263,6 +266,7 @@ int cmd_check(int argc, char **argv)
 	snapshot = plan_hook_active(&plan, HOOK_VMA_ITER) &&
 		   !plan_hook_active(&plan, HOOK_PFN_REMAP);
 	fault_maps(&fc, &maps);
+	maps.rss_fd = rss_map_fd(&rc);
 	rep.timeline_ms = args.timeline_ms;
 	poll_ms = snapshot ? SNAPSHOT_MS : 0;
 	if (args.timeline_ms && (!poll_ms || args.timeline_ms < poll_ms))
@@ -345,6 +349,7 @@ int cmd_check(int argc, char **argv)
 		      EXIT_FINDINGS : EXIT_CLEAN;
 	}
 out_stop:
+	rss_stop(&rc);
 	zap_stop(&zc);
 	fault_stop(&fc);
 out_abort:

@@ -273,7 +273,7 @@ int collect_timeline_sample(const struct collect_maps *m, struct report *r)
 			s->vmas[j--] = s->vmas[--s->nr];
 		}
 	free(mms);
-	return 0;
+	return MAP_DUMP(m->rss_fd, s->mms, s->nr_mms, struct rss_row, mm_id, val);
 }
 
 int collect_report(const struct collect_maps *m, struct ksyms *ks, struct report *r)
@@ -295,6 +295,28 @@ int collect_report(const struct collect_maps *m, struct ksyms *ks, struct report
 	if (err)
 		return err;
 	report_sort(r);	/* fork rows changed hands */
+	if (m->rss_fd >= 0) {
+		struct rss_row *rows = NULL;
+		size_t n = 0;
+
+		err = MAP_DUMP(m->rss_fd, rows, n, struct rss_row, mm_id, val);
+		for (size_t i = 0; i < n && !err; i++)
+			for (size_t p = 0; p < r->nr_procs; p++) {
+				struct proc_row *pr = &r->procs[p];
+
+				if (!rows[i].val.tgid || pr->pid != rows[i].val.tgid)
+					continue;
+				pr->have_rss_stat = true;
+				for (int k = 0; k < RSS_MEMBERS; k++) {
+					pr->rss_stat[k] += rows[i].val.pages[k];
+					if (rows[i].val.peak[k] > pr->rss_stat_peak[k])
+						pr->rss_stat_peak[k] = rows[i].val.peak[k];
+				}
+			}
+		free(rows);
+		if (err)
+			return err;
+	}
 	/* per-process sum of VMA rows, to show what could not be attributed */
 	for (size_t i = 0, v = 0; i < r->nr_procs; i++) {
 		while (v < r->nr_vmas && r->vmas[v].key.tgid < r->procs[i].pid)

@@ -11,6 +11,7 @@ struct collect_maps {
 	int drops_fd;
 	int pfn_fd;
 	int mms_fd;
+	int rss_fd;		/* rss_mm, -1 without the rss hook */
 };
 
 /* Appends one --timeline sample of every VMA row with RSS or faults. */

@@ -100,4 +100,5 @@ void fault_maps(const struct fault_ctx *fc, struct collect_maps *m)
 	m->drops_fd = bpf_map__fd(fc->skel->maps.drops);
 	m->pfn_fd = bpf_map__fd(fc->skel->maps.pfn_hits);
 	m->mms_fd = bpf_map__fd(fc->skel->maps.mms);
+	m->rss_fd = -1;
 }

@@ -169,10 +169,12 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 	},
 	[HOOK_RSS] = {
 		.name = "rss",
-		.what = "per-mm RSS counter changes (kmem:rss_stat)",
+		.what = "per-mm RSS as the kernel's counters say (kmem:rss_stat)",
 		.lost = "no per-mm RSS accounting",
 		.cand = {
-			{ MECH_TP_BTF, "kmem:rss_stat", { "rss_tp_btf" } },
+			/* exact and cheap where the raw tracepoint passes the count (6.1) */
+			{ MECH_TP_BTF, "kmem:rss_stat", { "rss_tp_btf" }, NULL, 3 },
+			/* 6.2+: the record's size is percpu_counter_sum(), exact */
 			{ MECH_TRACEPOINT, "kmem:rss_stat", { "rss_tp" } },
 		},
 	},

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <bpf/btf.h>
 #include "pfnscope.h"
 #include "planner.h"
 
@@ -128,6 +129,29 @@ static int trial_btf_prog(const char *name, enum bpf_attach_type attach, char *w
 	close(link);
 	close(fd);
 	return 0;
+}
+
+/* Arguments of a raw tracepoint, from its btf_trace_<event> typedef (minus the void *ctx). */
+static int tp_args(const char *event)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	char name[128];
+	int id, n = -1;
+
+	if (!btf)
+		return -1;
+	snprintf(name, sizeof(name), "btf_trace_%s", event);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id > 0) {
+		t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);	/* pointer */
+		if (t && btf_is_ptr(t))
+			t = btf__type_by_id(btf, t->type);
+		if (t && btf_is_func_proto(t))
+			n = btf_vlen(t) - 1;
+	}
+	btf__free(btf);
+	return n;
 }
 
 static int read_int_file(const char *path, int *out)
@@ -259,6 +283,11 @@ static int trial_one(const struct candidate *c, char *why, size_t n)
 		return trial_kprobe(c->target, true, why, n);
 	case MECH_TP_BTF:
 		ev = strchr(c->target, ':');
+		if (c->min_args && tp_args(ev ? ev + 1 : c->target) < c->min_args) {
+			snprintf(why, n, "%s passes fewer than %d arguments on this kernel", c->target,
+				 c->min_args);
+			return -1;
+		}
 		return trial_btf_prog(ev ? ev + 1 : c->target, BPF_TRACE_RAW_TP, why, n);
 	case MECH_TRACEPOINT:
 		return trial_tracepoint(c->target, why, n);

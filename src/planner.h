@@ -64,6 +64,7 @@ struct candidate {
 	const char *target;
 	const char *progs[MAX_PROGS];	/* BPF programs that implement it */
 	const char *limits;	/* what this mechanism cannot see, if anything */
+	int min_args;		/* tp_btf: the tracepoint must pass at least this many args */
 };
 
 struct hook_def {

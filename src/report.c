@@ -62,8 +62,10 @@ void report_free(struct report *r)
 	free(r->pfns);
 	free(r->findings);
 	free(r->mms);
-	for (size_t i = 0; i < r->nr_samples; i++)
+	for (size_t i = 0; i < r->nr_samples; i++) {
 		free(r->timeline[i].vmas);
+		free(r->timeline[i].mms);
+	}
 	free(r->timeline);
 	r->mms = NULL;
 	r->timeline = NULL;
@@ -282,6 +284,21 @@ static json_object *timeline_json(const struct report *r)
 			json_object_array_add(vs, vo);
 		}
 		json_object_object_add(so, "vmas", vs);
+		if (s->nr_mms) {
+			json_object *ps = json_object_new_array();
+
+			for (size_t j = 0; j < s->nr_mms; j++) {
+				json_object *po = json_object_new_object(), *rss = json_object_new_object();
+
+				json_object_object_add(po, "pid", json_object_new_int64(s->mms[j].val.tgid));
+				for (int m = 0; m < RSS_MEMBERS; m++)
+					json_object_object_add(rss, rss_member_name(m),
+						json_object_new_int64(s->mms[j].val.pages[m]));
+				json_object_object_add(po, "rss_stat", rss);
+				json_object_array_add(ps, po);
+			}
+			json_object_object_add(so, "address_spaces", ps);
+		}
 		json_object_array_add(samples, so);
 	}
 	json_object_object_add(o, "samples", samples);
@@ -349,6 +366,18 @@ static json_object *proc_json(const struct proc_row *p)
 	if (p->val.exited) {
 		json_object_object_add(o, "task_minflt", json_object_new_int64(p->val.task_minflt));
 		json_object_object_add(o, "task_majflt", json_object_new_int64(p->val.task_majflt));
+	}
+	if (p->have_rss_stat) {
+		json_object *cur = json_object_new_object(), *peak = json_object_new_object();
+
+		for (int m = 0; m < RSS_MEMBERS; m++) {
+			json_object_object_add(cur, rss_member_name(m),
+					       json_object_new_int64(p->rss_stat[m]));
+			json_object_object_add(peak, rss_member_name(m),
+					       json_object_new_int64(p->rss_stat_peak[m]));
+		}
+		json_object_object_add(o, "rss_stat", cur);
+		json_object_object_add(o, "rss_stat_peak", peak);
 	}
 	if (p->stat_minflt >= 0) {
 		json_object_object_add(o, "stat_minflt", json_object_new_int64(p->stat_minflt));

@@ -75,15 +75,25 @@ struct timeline_vma {
 	__u64 faults;
 };
 
+struct rss_row {
+	__u32 mm_id;
+	struct rss_mm_val val;
+};
+
 struct timeline_sample {
 	__u64 t_ns;				/* CLOCK_MONOTONIC */
 	struct timeline_vma *vmas;
 	size_t nr;
+	struct rss_row *mms;			/* kmem:rss_stat per mm */
+	size_t nr_mms;
 };
 
 struct proc_row {
 	__u32 pid;
 	struct proc_val val;
+	bool have_rss_stat;
+	long long rss_stat[RSS_MEMBERS];	/* kmem:rss_stat: last values, pages */
+	long long rss_stat_peak[RSS_MEMBERS];
 	long stat_minflt;	/* /proc/PID/stat of the zombie, read before reaping; -1 unknown */
 	long stat_majflt;
 	__u64 vma_faults;	/* sum of the process's VMA rows */

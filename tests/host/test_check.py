@@ -99,6 +99,36 @@ else:
     ok("missing:  pfn-remap" in p.stdout and "degraded: fault-count" in p.stdout,
        "check says what it cannot see on this kernel", p.stdout[:2000])
 
+# per-mm RSS from kmem:rss_stat equals /proc/PID/status, sampled while the workload keeps still
+out = os.path.join(tmp, "rss.json")
+p = run([PFNSCOPE, "check", "--timeline", "40", "--json", out, "--",
+         os.path.join(WORKLOADS, "rsswork"), "--file", os.path.join(tmp, "rss.file"),
+         "--shm", "/dev/shm/pfnscope-test.shm"])
+doc = load_json(out)
+ok(hook(doc, "rss")["status"] == "attached", "rss hook attached (%s)" % hook(doc, "rss")["mechanism"],
+   hook(doc, "rss"))
+quiet = {int(a): (int(b), int(c)) for a, b, c in
+         re.findall(r"rsswork: pid (\d+) quiet (\d+) (\d+)", p.stdout)}
+status = re.findall(r"rsswork: pid (\d+) status RssAnon=(\d+) RssFile=(\d+) RssShmem=(\d+)",
+                    p.stdout)
+ok(len(quiet) == 2 and len(status) == 2, "rsswork ran: parent and copy-on-write child",
+   p.stdout[-1500:] + p.stderr[-1500:])
+for pid, anon, file_, shmem in status:
+    pid = int(pid)
+    t0, t1 = quiet.get(pid, (0, 0))
+    seen = set()
+    for smp in doc["timeline"]["samples"]:
+        if t0 < smp["t_ns"] < t1:
+            rs = [x["rss_stat"] for x in smp.get("address_spaces", []) if x["pid"] == pid]
+            seen.add(tuple(sum(r[k] for r in rs) * 4 for k in ("anon", "file", "shmem")))
+    ok(seen == {(int(anon), int(file_), int(shmem))},
+       "pid %d: kmem:rss_stat RSS equals /proc/PID/status RssAnon/RssFile/RssShmem (%s kB)" %
+       (pid, (anon, file_, shmem)), "samples in the still window: %s" % seen)
+try:
+    os.unlink("/dev/shm/pfnscope-test.shm")
+except OSError:
+    pass
+
 # JSON to stdout keeps stdout parseable
 p = run([PFNSCOPE, "check", "--json", "-", "--", "true"])
 try:

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-mm RSS from kmem:rss_stat, the kernel's own counters. The classic tracepoint's record
+ * carries the counter's value (size, bytes): on 6.2+ trace_rss_stat() computes it with
+ * percpu_counter_sum(), exact but O(nr_cpus) per event. The raw tracepoint is cheaper but only
+ * exact where it passes the count itself (6.1: rss_stat(mm, member, count)); the planner picks
+ * it only there (candidate min_args).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "common.bpf.h"
+#include "rss.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+static __always_inline void rss_update(__u32 mm_id, bool curr, int member, __s64 pages)
+{
+	__u32 tgid = current_tgid();
+	struct rss_mm_val *v, init = {};
+
+	if (member < 0 || member > 3)
+		return;
+	v = bpf_map_lookup_elem(&rss_mm, &mm_id);
+	if (v && v->exited) {	/* the mm_struct was freed and reused: a new address space */
+		__builtin_memset(v, 0, sizeof(*v));
+	} else if (!v) {
+		/* adopted when a traced task changes it: its own, or a child's being forked (whose
+		 * counters copy_pte_range() fills with curr=0, the owner's tgid learnt later) */
+		if (!tgid_traced(tgid))
+			return;
+		init.tgid = curr ? tgid : 0;
+		if (bpf_map_update_elem(&rss_mm, &mm_id, &init, BPF_NOEXIST) == -E2BIG) {
+			count_drop(DROP_PROC_MAP_FULL);
+			return;
+		}
+		v = bpf_map_lookup_elem(&rss_mm, &mm_id);
+		if (!v)
+			return;
+	}
+	if (curr)
+		v->tgid = tgid;
+	v->pages[member] = pages;
+	if (pages > v->peak[member])
+		v->peak[member] = pages;
+	v->events++;
+}
+
+SEC("tracepoint/kmem/rss_stat")
+int rss_tp(struct trace_event_raw_rss_stat *ctx)
+{
+	rss_update(ctx->mm_id, ctx->curr, ctx->member, ctx->size >> 12);
+	return 0;
+}
+
+/* 6.1: rss_stat(mm, member, count) */
+SEC("tp_btf/rss_stat")
+int BPF_PROG(rss_tp_btf, struct mm_struct *mm, int member, long count)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	rss_update(mm_hash((void *)ctx_arg_u64(ctx, 0)), mm == task->mm, member, count);
+	return 0;
+}

@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Open, share the fault object's filter and loss maps, load, attach: bpf/rss.bpf.c. */
+#include <errno.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "pfnscope.h"
+#include "rss.h"
+#include "fault.skel.h"
+#include "rss.skel.h"
+#include "zap.h"
+#include "zap.skel.h"
+
+const unsigned int rss_hooks_mask = 1u << HOOK_RSS;
+
+int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, struct plan *plan)
+{
+	int err;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->mask = rss_hooks_mask;
+	if (plan->hooks[HOOK_RSS].status != HOOK_PLANNED)
+		return 0;
+	rc->skel = rss_bpf__open();
+	if (!rc->skel)
+		return -errno;
+	rc->skel->rodata->filter_tgids = fc->skel->rodata->filter_tgids;
+	err = bpf_map__reuse_fd(rc->skel->maps.traced, bpf_map__fd(fc->skel->maps.traced)) ?:
+	      bpf_map__reuse_fd(rc->skel->maps.drops, bpf_map__fd(fc->skel->maps.drops));
+	if (!err && zc->skel)
+		err = bpf_map__reuse_fd(rc->skel->maps.rss_mm, bpf_map__fd(zc->skel->maps.rss_mm));
+	if (!err) {
+		plan_apply(plan, rc->skel->obj, rc->mask);
+		err = rss_bpf__load(rc->skel);
+	}
+	if (err) {
+		pr_warn("cannot load the rss_stat BPF program (%s): per-mm RSS unavailable",
+			strerror(-err));
+		plan->hooks[HOOK_RSS].status = HOOK_ATTACH_FAILED;
+		snprintf(plan->hooks[HOOK_RSS].error, sizeof(plan->hooks[HOOK_RSS].error),
+			 "object load failed: %s", strerror(-err));
+		rss_bpf__destroy(rc->skel);
+		rc->skel = NULL;
+		return err;
+	}
+	rc->plan = plan;
+	plan_attach(plan, rc->skel->obj, rc->mask);
+	return 0;
+}
+
+void rss_stop(struct rss_ctx *rc)
+{
+	if (rc->plan)
+		plan_detach(rc->plan, rc->mask);
+	rss_bpf__destroy(rc->skel);
+	memset(rc, 0, sizeof(*rc));
+}
+
+int rss_map_fd(const struct rss_ctx *rc)
+{
+	return rc->skel ? bpf_map__fd(rc->skel->maps.rss_mm) : -1;
+}
