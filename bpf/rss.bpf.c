@@ -15,13 +15,14 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline void rss_update(__u32 mm_id, bool curr, int member, __s64 pages)
+static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s64 pages)
 {
 	__u32 tgid = current_tgid();
 	struct rss_mm_val *v, init = {};
 
-	if (member < 0 || member > 3)
+	if (member > 3)
 		return;
+	member &= 3;	/* keeps the verifier's bound through clang's spills */
 	v = bpf_map_lookup_elem(&rss_mm, &mm_id);
 	if (v && v->exited) {	/* the mm_struct was freed and reused: a new address space */
 		__builtin_memset(v, 0, sizeof(*v));

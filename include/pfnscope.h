@@ -20,6 +20,7 @@ enum drop_reason {
 	DROP_TRACED_FULL,	/* traced-tgid filter map full: a child is not followed */
 	DROP_RINGBUF_FULL,	/* trace ring buffer full */
 	DROP_PFN_MAP_FULL,	/* pfn_hits map full: a pfn event is not classified */
+	DROP_PIN_MAP_FULL,	/* pins map full: an outstanding pin is not tracked */
 	DROP__MAX,
 };
 

@@ -18,6 +18,7 @@
 #include "fault.h"
 #include "zap.h"
 #include "rss.h"
+#include "pins.h"
 #include "ksyms.h"
 #include "report.h"
 #include "iomem.h"
@@ -172,6 +173,8 @@ int cmd_check(int argc, char **argv)
 	struct fault_ctx fc;
 	struct zap_ctx zc = {};
 	struct rss_ctx rc = {};
+	struct gup_ctx gc = {};
+	long long pin_acq0 = -1, pin_rel0 = -1;
 	struct output out = {};
 	struct timespec t0, t1;
 	struct ksyms *ks = NULL;
@@ -222,6 +225,7 @@ int cmd_check(int argc, char **argv)
 		goto out_abort;
 	zap_start(&zc, &fc, &plan);	/* failures are reported; pfnscope runs without RSS */
 	rss_start(&rc, &fc, &zc, &plan);
+	gup_start(&gc, &fc, &plan);
 	if (!plan_hook_active(&plan, HOOK_FAULT_COUNT)) {
 		pr_err("no mechanism could attach the fault-count hook (pfnscope probe says why)");
 		goto out_stop;
@@ -244,6 +248,7 @@ int cmd_check(int argc, char **argv)
 	rep.started = time(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
+	vmstat_pins(&pin_acq0, &pin_rel0);
 	fflush(NULL);
 	fault_follow_next_fork(&fc, true);
 	child = fork();
@@ -312,7 +317,18 @@ int cmd_check(int argc, char **argv)
 	rep.duration_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
 	rep.plan = &plan;
+	{
+		long long a, rl;
+
+		rep.pins.vmstat_acquired = rep.pins.vmstat_released = -1;
+		if (pin_acq0 >= 0 && !vmstat_pins(&a, &rl)) {
+			rep.pins.vmstat_acquired = a - pin_acq0;
+			rep.pins.vmstat_released = rl - pin_rel0;
+		}
+	}
 	err = collect_report(&maps, ks, &rep);
+	if (!err)
+		err = pins_collect(&gc, ks, &rep);
 	if (err) {
 		pr_err("cannot read the BPF maps: %s", strerror(-err));
 		ret = EXIT_INTERNAL;
@@ -349,6 +365,7 @@ int cmd_check(int argc, char **argv)
 		      EXIT_FINDINGS : EXIT_CLEAN;
 	}
 out_stop:
+	gup_stop(&gc);
 	rss_stop(&rc);
 	zap_stop(&zc);
 	fault_stop(&fc);

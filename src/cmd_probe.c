@@ -12,6 +12,7 @@
 #include "fault.h"
 #include "zap.h"
 #include "rss.h"
+#include "pins.h"
 
 enum { OPT_JSON = 0x100, OPT_BACKEND };
 
@@ -65,7 +66,7 @@ json_object *report_header_json(const struct report *r);
 static void mark_not_built(struct plan *plan)
 {
 	for (int h = 0; h < HOOK__MAX; h++)
-		if (plan->hooks[h].status == HOOK_PLANNED && !((fault_hooks_mask | zap_hooks_mask | rss_hooks_mask) & (1u << h)))
+		if (plan->hooks[h].status == HOOK_PLANNED && !((fault_hooks_mask | zap_hooks_mask | rss_hooks_mask | gup_hooks_mask) & (1u << h)))
 			plan->hooks[h].status = HOOK_NOT_BUILT;
 }
 

@@ -186,8 +186,44 @@ static struct finding *finding_for(struct report *r, int rule, const struct pfn_
 	return f;
 }
 
+/* PIN_LEAK, PIN_AFTER_UNMAP, LONGTERM_PIN per pinning caller (process, kind, stack). */
+static int pin_findings(struct report *r, const struct policy *pol)
+{
+	for (size_t c = 0; c < r->pins.nr_callers; c++) {
+		const struct pin_caller_row *cr = &r->pins.callers[c];
+		const struct vma_row *v = NULL;
+		struct finding *f;
+		int rules_of[3], n = 0;
+
+		if (cr->key.kind == PIN_KIND_GET)
+			continue;
+		for (size_t i = 0; i < r->pins.nr_pins && !v; i++)
+			if (r->pins.pins[i].caller == cr)
+				v = r->pins.pins[i].vma;
+		if (cr->outstanding)
+			rules_of[n++] = RULE_PIN_LEAK;
+		if (cr->val.after_unmap)
+			rules_of[n++] = RULE_PIN_AFTER_UNMAP;
+		if (cr->key.kind == PIN_KIND_LONGTERM && cr->val.acquired)
+			rules_of[n++] = RULE_LONGTERM_PIN;
+		for (int k = 0; k < n; k++) {
+			f = finding_new(r, rules_of[k], v);
+			if (!f)
+				return -ENOMEM;
+			f->caller = cr;
+			f->count = rules_of[k] == RULE_PIN_LEAK ? cr->outstanding :
+				   rules_of[k] == RULE_PIN_AFTER_UNMAP ? cr->val.after_unmap :
+				   cr->val.acquired;
+			apply_policy(f, pol);
+		}
+	}
+	return 0;
+}
+
 int findings_evaluate(struct report *r, const struct iomem *io, const struct policy *pol)
 {
+	int err;
+
 	for (size_t i = 0; i < r->nr_pfns; i++) {
 		struct pfn_row *p = &r->pfns[i];
 		__u64 pages = p->val.count;
@@ -213,7 +249,8 @@ int findings_evaluate(struct report *r, const struct iomem *io, const struct pol
 		f->count += pages;
 		apply_policy(f, pol);
 	}
-	return vma_level_findings(r, pol);
+	err = vma_level_findings(r, pol);
+	return err ? err : pin_findings(r, pol);
 }
 
 enum severity findings_worst(const struct report *r)
@@ -223,7 +260,8 @@ enum severity findings_worst(const struct report *r)
 	for (size_t i = 0; i < r->nr_findings; i++) {
 		const struct finding *f = &r->findings[i];
 
-		if (f->severity == SEV_NONE || (f->vma && f->vma->hidden))
+		if (f->severity == SEV_NONE || (f->vma && f->vma->hidden) ||
+		    (!f->vma && r->module_filter))
 			continue;
 		if (worst == SEV_NONE || f->severity > worst)
 			worst = f->severity;

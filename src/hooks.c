@@ -151,20 +151,39 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 	},
 	[HOOK_PIN_GRAB] = {
 		.name = "pin-grab",
-		.what = "page references taken by GUP (FOLL_PIN / FOLL_GET)",
-		.lost = "no per-VMA pins; only the global /proc/vmstat pin counters",
+		.what = "page references taken by GUP (FOLL_PIN / FOLL_GET), 6.1 API",
+		.lost = "no per-process pins; only the global /proc/vmstat pin counters",
 		.cand = {
-			{ MECH_FENTRY, "try_grab_folio", { "pin_grab_fentry" } },
-			{ MECH_KPROBE, "try_grab_folio", { "pin_grab_kprobe" } },
+			/* 6.1: try_grab_page(page, flags), try_grab_folio(page, refs, flags);
+			 * 6.10+ takes a folio first (not written) */
+			{ MECH_FEXIT, "try_grab_page try_grab_folio",
+			  { "pin_grab_page_fexit", "pin_grab_folio_fexit" }, NULL, 0, "page" },
 		},
 	},
 	[HOOK_PIN_RELEASE] = {
 		.name = "pin-release",
-		.what = "GUP references released (gup_put_folio, unpin_user_page*)",
+		.what = "FOLL_PIN references released (gup_put_folio: unpin_user_page*, GUP errors)",
 		.lost = "outstanding pins cannot be tracked",
 		.cand = {
-			{ MECH_FENTRY, "gup_put_folio", { "pin_release_fentry" } },
-			{ MECH_KPROBE, "gup_put_folio", { "pin_release_kprobe" } },
+			{ MECH_FENTRY, "gup_put_folio", { "pin_release_fentry" }, NULL, 0, "folio" },
+		},
+	},
+	[HOOK_PIN_ADDR] = {
+		.name = "pin-addr",
+		.what = "the user address GUP is walking (__get_user_pages, fast GUP)",
+		.lost = "pins are not attributed to VMAs",
+		.cand = {
+			/* __get_user_pages has 7 arguments on 6.1: fentry refuses it (-524) */
+			{ MECH_KPROBE, "__get_user_pages internal_get_user_pages_fast",
+			  { "gup_slow_entry", "gup_fast_entry_kprobe" } },
+		},
+	},
+	[HOOK_PIN_UNMAP] = {
+		.name = "pin-unmap",
+		.what = "VMAs freed while pages of them are pinned (vm_area_free)",
+		.lost = "no PIN_AFTER_UNMAP findings",
+		.cand = {
+			{ MECH_FENTRY, "vm_area_free", { "pin_vma_free" } },
 		},
 	},
 	[HOOK_RSS] = {

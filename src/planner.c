@@ -260,15 +260,43 @@ static int trial(const struct candidate *c, char *why, size_t n)
 	for (int i = 0; i < MAX_PROGS && c->progs[i]; i++) {
 		one.target = cand_target(c, i, fn, sizeof(fn));
 		one.progs[1] = NULL;	/* no kretprobe partner */
+		one.arg0 = i ? NULL : c->arg0;	/* the signature check is about the first */
 		if (trial_one(&one, why, n))
 			return -1;
 	}
 	return 0;
 }
 
+/* The struct name the first argument of kernel function @fn points to, from BTF. */
+static int fn_arg0_is(const char *fn, const char *want)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	const struct btf_type *t;
+	int id, ok = 0;
+
+	if (!btf)
+		return 0;
+	id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
+	t = id > 0 ? btf__type_by_id(btf, btf__type_by_id(btf, id)->type) : NULL;
+	if (t && btf_is_func_proto(t) && btf_vlen(t) > 0) {
+		t = btf__type_by_id(btf, btf_params(t)[0].type);
+		if (t && btf_is_ptr(t))
+			t = btf__type_by_id(btf, t->type);
+		ok = t && btf_is_composite(t) && !strcmp(btf__name_by_offset(btf, t->name_off), want);
+	}
+	btf__free(btf);
+	return ok;
+}
+
 static int trial_one(const struct candidate *c, char *why, size_t n)
 {
 	const char *ev;
+
+	if (c->arg0 && is_function_mech(c->mech) && !fn_arg0_is(c->target, c->arg0)) {
+		snprintf(why, n, "%s does not take a struct %s * first here (other kernel API)",
+			 c->target, c->arg0);
+		return -1;
+	}
 
 	switch (c->mech) {
 	case MECH_FENTRY:

@@ -47,6 +47,8 @@ enum hook_id {
 	HOOK_MM_FORK,
 	HOOK_PIN_GRAB,
 	HOOK_PIN_RELEASE,
+	HOOK_PIN_ADDR,
+	HOOK_PIN_UNMAP,
 	HOOK_RSS,
 	HOOK_MM_EXIT,
 	HOOK_VMA_ITER,
@@ -65,6 +67,7 @@ struct candidate {
 	const char *progs[MAX_PROGS];	/* BPF programs that implement it */
 	const char *limits;	/* what this mechanism cannot see, if anything */
 	int min_args;		/* tp_btf: the tracepoint must pass at least this many args */
+	const char *arg0;	/* functions: the first argument must point to this struct */
 };
 
 struct hook_def {

@@ -17,8 +17,18 @@ const char *drop_reason_name(int reason)
 		[DROP_TRACED_FULL] = "traced_map_full",
 		[DROP_RINGBUF_FULL] = "ringbuf_full",
 		[DROP_PFN_MAP_FULL] = "pfn_map_full",
+		[DROP_PIN_MAP_FULL] = "pin_map_full",
 	};
 	return reason >= 0 && reason < DROP__MAX ? names[reason] : "?";
+}
+
+const char *pin_kind_name(int kind)
+{
+	static const char *const names[PIN_KIND__MAX] = {
+		[PIN_KIND_PIN] = "FOLL_PIN", [PIN_KIND_LONGTERM] = "FOLL_PIN|FOLL_LONGTERM",
+		[PIN_KIND_GET] = "FOLL_GET",
+	};
+	return kind >= 0 && kind < PIN_KIND__MAX ? names[kind] : "?";
 }
 
 const char *vma_kind_name(int kind)
@@ -62,6 +72,10 @@ void report_free(struct report *r)
 	free(r->pfns);
 	free(r->findings);
 	free(r->mms);
+	free(r->pins.callers);
+	free(r->pins.pins);
+	r->pins.callers = NULL;
+	r->pins.pins = NULL;
 	for (size_t i = 0; i < r->nr_samples; i++) {
 		free(r->timeline[i].vmas);
 		free(r->timeline[i].mms);
@@ -234,6 +248,14 @@ static json_object *vma_json(const struct vma_row *v)
 		json_object_object_add(o, "rss_in_reserved_as_file",
 				       json_object_new_int64(v->val.rss_in_reserved));
 		json_object_object_add(o, "teardowns", json_object_new_int64(v->val.teardowns));
+		{
+			json_object *po = json_object_new_object();
+
+			for (int k = 0; k < PIN_KIND__MAX; k++)
+				json_object_object_add(po, pin_kind_name(k),
+						       json_object_new_int64(v->pins_outstanding[k]));
+			json_object_object_add(o, "pins_outstanding", po);
+		}
 		json_object_object_add(o, "bad_ptes", json_object_new_int64(v->val.bad_ptes));
 	}
 	return o;
@@ -258,6 +280,77 @@ static json_object *mm_json(const struct report *r, const struct mm_row *mm)
 					       json_object_new_int64(mm->val.kernel_rss_at_exit[m]));
 		json_object_object_add(o, "kernel_rss_at_exit", k);
 	}
+	return o;
+}
+
+static json_object *pins_json(const struct report *r)
+{
+	static const char *const tnames[PT__MAX] = {
+		[PT_PIN_ACQUIRED] = "pin_acquired", [PT_PIN_RELEASED] = "pin_released",
+		[PT_PIN_ZERO] = "pin_zero_page", [PT_PIN_ZERO_RELEASED] = "pin_zero_page_released",
+		[PT_GET_ACQUIRED] = "get_acquired",
+		[PT_LONGTERM] = "longterm_acquired",
+	};
+	const struct pin_report *p = &r->pins;
+	json_object *o = json_object_new_object(), *t = json_object_new_object();
+	json_object *callers = json_object_new_array(), *outs = json_object_new_array();
+
+	json_object_object_add(o, "available", json_object_new_boolean(p->have));
+	for (int i = 0; i < PT__MAX; i++)
+		json_object_object_add(t, tnames[i], json_object_new_int64(p->totals[i]));
+	if (p->vmstat_acquired >= 0) {
+		json_object_object_add(t, "vmstat_acquired_delta",
+				       json_object_new_int64(p->vmstat_acquired));
+		json_object_object_add(t, "vmstat_released_delta",
+				       json_object_new_int64(p->vmstat_released));
+	}
+	json_object_object_add(o, "totals", t);
+	for (size_t i = 0; i < p->nr_callers; i++) {
+		const struct pin_caller_row *c = &p->callers[i];
+		json_object *co = json_object_new_object(), *st = json_object_new_array();
+
+		json_object_object_add(co, "pid", json_object_new_int64(c->key.tgid));
+		json_object_object_add(co, "comm", json_object_new_string(c->val.comm));
+		json_object_object_add(co, "kind", json_object_new_string(pin_kind_name(c->key.kind)));
+		for (int k = 0; k < c->depth; k++)
+			json_object_array_add(st, json_object_new_string(c->stack[k]));
+		json_object_object_add(co, "stack", st);
+		json_object_object_add(co, "acquired", json_object_new_int64(c->val.acquired));
+		json_object_object_add(co, "released", json_object_new_int64(c->val.released));
+		json_object_object_add(co, "zero_page", json_object_new_int64(c->val.zero_page));
+		json_object_object_add(co, "outstanding", json_object_new_int64(c->outstanding));
+		json_object_object_add(co, "after_unmap", json_object_new_int64(c->val.after_unmap));
+		json_object_object_add(co, "max_hold_s", json_object_new_double(c->val.max_hold_ns / 1e9));
+		json_object_array_add(callers, co);
+	}
+	json_object_object_add(o, "callers", callers);
+	for (size_t i = 0; i < p->nr_pins; i++) {
+		const struct pin_row *pr = &p->pins[i];
+		json_object *po = json_object_new_object();
+		char range[48];
+
+		json_object_object_add(po, "pfn", jhex(pr->pfn));
+		json_object_object_add(po, "refs", json_object_new_int64(pr->val.refs));
+		json_object_object_add(po, "age_s",
+				       json_object_new_double((p->now_ns - pr->val.since_ns) / 1e9));
+		json_object_object_add(po, "pinner_pid", json_object_new_int64(pr->val.caller.tgid));
+		json_object_object_add(po, "kind",
+				       json_object_new_string(pin_kind_name(pr->val.caller.kind)));
+		json_object_object_add(po, "zero_page", json_object_new_boolean(pr->val.zero_page));
+		json_object_object_add(po, "after_unmap", json_object_new_boolean(pr->val.after_unmap));
+		if (pr->val.addr)
+			json_object_object_add(po, "addr", jhex(pr->val.addr));
+		if (pr->vma) {
+			snprintf(range, sizeof(range), "0x%llx-0x%llx",
+				 (unsigned long long)pr->vma->val.vm_start,
+				 (unsigned long long)pr->vma->val.vm_end);
+			json_object_object_add(po, "vma", json_object_new_string(range));
+			json_object_object_add(po, "vma_pid", json_object_new_int64(pr->vma->key.tgid));
+			json_object_object_add(po, "file", json_object_new_string(pr->vma->name));
+		}
+		json_object_array_add(outs, po);
+	}
+	json_object_object_add(o, "outstanding", outs);
 	return o;
 }
 
@@ -319,17 +412,33 @@ static json_object *finding_json(const struct finding *f)
 		json_object_object_add(o, "policy", json_object_new_string(f->policy->reason));
 	json_object_object_add(o, "count", json_object_new_int64(f->count));
 	json_object_object_add(o, "source", json_object_new_string(f->src >= 0 ?
-				pfn_src_name(f->src) : "vma"));
-	json_object_object_add(o, "pid", json_object_new_int64(v->key.tgid));
-	json_object_object_add(o, "comm", json_object_new_string(v->val.comm));
-	snprintf(range, sizeof(range), "0x%llx-0x%llx", (unsigned long long)v->val.vm_start,
-		 (unsigned long long)v->val.vm_end);
-	json_object_object_add(o, "vma", json_object_new_string(range));
-	json_object_object_add(o, "file", json_object_new_string(v->name));
-	json_object_object_add(o, "vm_ops", json_object_new_string(v->vm_ops));
-	json_object_object_add(o, "fault_handler", json_object_new_string(v->fault_handler));
-	json_object_object_add(o, "mmap_handler", json_object_new_string(v->mmap_handler));
-	json_object_object_add(o, "module", v->module[0] ? json_object_new_string(v->module) : NULL);
+				pfn_src_name(f->src) : f->caller ? "pin" : "vma"));
+	if (v) {
+		json_object_object_add(o, "pid", json_object_new_int64(v->key.tgid));
+		json_object_object_add(o, "comm", json_object_new_string(v->val.comm));
+		snprintf(range, sizeof(range), "0x%llx-0x%llx", (unsigned long long)v->val.vm_start,
+			 (unsigned long long)v->val.vm_end);
+		json_object_object_add(o, "vma", json_object_new_string(range));
+		json_object_object_add(o, "file", json_object_new_string(v->name));
+		json_object_object_add(o, "vm_ops", json_object_new_string(v->vm_ops));
+		json_object_object_add(o, "fault_handler", json_object_new_string(v->fault_handler));
+		json_object_object_add(o, "mmap_handler", json_object_new_string(v->mmap_handler));
+		json_object_object_add(o, "module",
+				       v->module[0] ? json_object_new_string(v->module) : NULL);
+	}
+	if (f->caller) {
+		const struct pin_caller_row *c = f->caller;
+		json_object *st = json_object_new_array();
+
+		json_object_object_add(o, "pinner_pid", json_object_new_int64(c->key.tgid));
+		json_object_object_add(o, "pinner_comm", json_object_new_string(c->val.comm));
+		json_object_object_add(o, "pin_kind", json_object_new_string(pin_kind_name(c->key.kind)));
+		for (int i = 0; i < c->depth; i++)
+			json_object_array_add(st, json_object_new_string(c->stack[i]));
+		json_object_object_add(o, "caller_stack", st);
+		json_object_object_add(o, "oldest_age_s", json_object_new_double(c->oldest_ns / 1e9));
+		json_object_object_add(o, "max_hold_s", json_object_new_double(c->val.max_hold_ns / 1e9));
+	}
 	if (f->src >= 0) {
 		json_object_object_add(o, "example_pfn", jhex(f->example_pfn));
 		json_object_object_add(o, "class", json_object_new_string(pfn_class_name(f->cls)));
@@ -412,6 +521,7 @@ int report_write_json(const struct report *r, FILE *f)
 			json_object_array_add(mms, mm_json(r, &r->mms[i]));
 		json_object_object_add(root, "address_spaces", mms);
 	}
+	json_object_object_add(root, "pins", pins_json(r));
 	if (r->timeline_ms)
 		json_object_object_add(root, "timeline", timeline_json(r));
 	json_object_object_add(root, "vmas", vmas);
@@ -421,7 +531,7 @@ int report_write_json(const struct report *r, FILE *f)
 		for (size_t i = 0; i < r->nr_findings; i++) {
 			const struct finding *f = &r->findings[i];
 
-			if (f->vma->hidden)
+			if (f->vma ? f->vma->hidden : r->module_filter != NULL)
 				continue;
 			json_object_array_add(f->severity == SEV_NONE ? sup : fa, finding_json(f));
 		}
@@ -440,7 +550,7 @@ int report_write_json(const struct report *r, FILE *f)
 		__u64 n[SEV_NONE + 1] = {};
 
 		for (size_t i = 0; i < r->nr_findings; i++)
-			if (!r->findings[i].vma->hidden)
+			if (r->findings[i].vma ? !r->findings[i].vma->hidden : !r->module_filter)
 				n[r->findings[i].severity]++;
 		for (int s = SEV_INFO; s < SEV_NONE; s++)
 			json_object_object_add(bysev, severity_name(s), json_object_new_int64(n[s]));
@@ -469,7 +579,7 @@ static void report_print_findings(const struct report *r, FILE *f)
 		const struct finding *fd = &r->findings[i];
 		const struct vma_row *v = fd->vma;
 
-		if (v->hidden)
+		if (v ? v->hidden : r->module_filter != NULL)
 			continue;
 		if (fd->severity == SEV_NONE) {
 			suppressed++;
@@ -477,6 +587,24 @@ static void report_print_findings(const struct report *r, FILE *f)
 		}
 		if (!shown++)
 			fprintf(f, "\nFINDINGS\n");
+		if (fd->caller) {
+			const struct pin_caller_row *c = fd->caller;
+
+			fprintf(f, "%-7s %s: pid %u (%s) %llu %s page%s", severity_name(fd->severity),
+				rules[fd->rule].id, c->key.tgid, c->val.comm,
+				(unsigned long long)fd->count, pin_kind_name(c->key.kind),
+				fd->count == 1 ? "" : "s");
+			if (v)
+				fprintf(f, " of %llx-%llx %s", (unsigned long long)v->val.vm_start,
+					(unsigned long long)v->val.vm_end, v->name);
+			if (fd->rule == RULE_PIN_LEAK || fd->rule == RULE_LONGTERM_PIN)
+				fprintf(f, ", oldest %.1f s", c->oldest_ns / 1e9);
+			fprintf(f, "\n        pinned from:");
+			for (int k = 0; k < c->depth && k < 6; k++)
+				fprintf(f, " %s%s", k ? "<- " : "", c->stack[k]);
+			fprintf(f, "\n        %s\n", rules[fd->rule].explain);
+			continue;
+		}
 		if (fd->src < 0) {
 			fprintf(f, "%-7s %s: pid %u (%s) %llx-%llx %s, handler %s: ",
 				severity_name(fd->severity), rules[fd->rule].id, v->key.tgid,

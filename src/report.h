@@ -13,6 +13,7 @@
 #include "pfn.h"
 #include "classify.h"
 #include "rules.h"
+#include "gup.h"
 
 #define REPORT_SCHEMA_VERSION 1
 #define SYM_LEN 128
@@ -29,6 +30,7 @@ struct vma_row {
 	__u64 pages_by_class[CLASS__MAX];	/* pages that reached its page table, by class */
 	__u64 by_src[SRC__MAX];			/* events by source */
 	__u64 reserved_hits;			/* PG_reserved pages returned or inserted */
+	__u64 pins_outstanding[PIN_KIND__MAX];	/* pinned pages of this VMA at the end */
 #define TOP_REGIONS 3
 	struct { char name[64]; __u64 pages; } top[TOP_REGIONS];
 	bool hidden;				/* filtered out (--module), or merged */
@@ -54,6 +56,7 @@ struct finding {
 	char region[64];
 	int src;				/* enum pfn_src, -1 for VMA-level rules */
 	unsigned int req_cache, inst_cache;	/* PAT index; inst 0xff unknown */
+	const struct pin_caller_row *caller;	/* pin rules */
 	/* RSS_IMBALANCE */
 	int member;				/* enum rss_member */
 	long long amount;			/* pages the member is off by */
@@ -73,6 +76,35 @@ struct timeline_vma {
 	__u64 vm_start;
 	long long rss[RSS_MEMBERS];
 	__u64 faults;
+};
+
+#define PIN_STACK_DEPTH 8
+
+struct pin_caller_row {
+	struct pin_caller_key key;
+	struct pin_caller_val val;
+	char stack[PIN_STACK_DEPTH][SYM_LEN];	/* symbolised kernel stack, innermost first */
+	int depth;
+	__u64 outstanding;			/* pages still pinned at the end */
+	__u64 oldest_ns;			/* age of its oldest outstanding pin */
+};
+
+struct pin_row {
+	__u64 pfn;
+	struct pin_val val;
+	struct vma_row *vma;			/* the VMA of mm_id/addr, if known */
+	struct pin_caller_row *caller;
+};
+
+struct pin_report {
+	bool have;				/* the pin hooks were attached */
+	__u64 totals[PT__MAX];
+	long long vmstat_acquired, vmstat_released;	/* deltas over the run, -1 unknown */
+	struct pin_caller_row *callers;
+	size_t nr_callers;
+	struct pin_row *pins;
+	size_t nr_pins;
+	__u64 now_ns;				/* CLOCK_MONOTONIC when read (ages) */
 };
 
 struct rss_row {
@@ -116,6 +148,7 @@ struct report {
 	size_t nr_findings;
 	struct mm_row *mms;
 	size_t nr_mms;
+	struct pin_report pins;
 	struct timeline_sample *timeline;
 	size_t nr_samples;
 	unsigned int timeline_ms;
@@ -127,6 +160,7 @@ struct report {
 
 const char *drop_reason_name(int reason);
 const char *vma_kind_name(int kind);
+const char *pin_kind_name(int kind);
 
 const char *pfn_src_name(int src);
 const char *rss_member_name(int m);

@@ -57,6 +57,27 @@ const struct rule rules[RULE__MAX] = {
 		"\"Bad rss-counter state\"): some ptes were installed or removed without the matching "
 		"rmap and counter update, typically by a driver that builds ptes by hand.",
 	},
+	[RULE_PIN_LEAK] = {
+		"PIN_LEAK", SEV_ERROR,
+		"pages pinned with FOLL_PIN were never unpinned",
+		"Pages pinned through pin_user_pages*() were still pinned when the pinning process "
+		"exited (or when pfnscope stopped): they can never be freed or migrated; every pin "
+		"needs its unpin_user_page(s)() on every path, error paths included.",
+	},
+	[RULE_PIN_AFTER_UNMAP] = {
+		"PIN_AFTER_UNMAP", SEV_WARNING,
+		"a VMA was unmapped while pages of it were pinned",
+		"The mapping was torn down while some of its pages were still pinned: the pinner now "
+		"does I/O on pages no longer mapped where the user put them (the 2004 get_user_pages "
+		"versus munmap race); finish or cancel the I/O and unpin before the mapping goes.",
+	},
+	[RULE_LONGTERM_PIN] = {
+		"LONGTERM_PIN", SEV_INFO,
+		"pages were pinned with FOLL_LONGTERM",
+		"FOLL_LONGTERM pins (io_uring fixed buffers, RDMA, VFIO) keep pages unmovable for as "
+		"long as they are held: they block compaction and memory hot-unplug; the age shows "
+		"for how long.",
+	},
 };
 
 int rule_by_name(const char *name)
@@ -217,6 +238,8 @@ static bool sym_is(const char *formatted, const char *want)
 const struct policy_entry *policy_match(const struct policy *p, int rule,
 					const struct vma_row *v)
 {
+	if (!v)
+		return NULL;	/* policies name VMAs; a finding without one cannot match */
 	/* user entries first: they may override a built-in one */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < p->n; i++) {

@@ -211,7 +211,56 @@ if d:
        "DAX: 16 device pages inserted by ext4_dax_fault", v)
     ok(not [x for x in d["findings"] if x["severity"] in ("warning", "error")],
        "DAX write-back device pfns are not flagged", d["findings"])
-# teardown and RSS
+# pins
+p = doc("probe")
+if p:
+    for h, m in (("pin-grab", "fexit"), ("pin-release", "fentry"), ("pin-addr", "kprobe"),
+                 ("pin-unmap", "fentry"), ("rss", "tp_btf")):
+        ok(hook(p, h).get("mechanism") == m, "planner picks %s for %s on 6.1" % (m, h), hook(p, h))
+d = doc("pins")
+ok(d is not None and rc("pins") == 1, "pins scenario ran (exit 1: the leak is an error)",
+   text("pins.out")[-2000:])
+if d:
+    t = d["pins"]["totals"]
+    ok(t["pin_acquired"] - t["pin_zero_page"] == t["vmstat_acquired_delta"] and
+       t["pin_released"] - t["pin_zero_page_released"] == t["vmstat_released_delta"],
+       "FOLL_PIN acquired/released equal /proc/vmstat nr_foll_pin_* deltas (zero page apart)", t)
+    ok(t["pin_zero_page"] == 16 and t["pin_zero_page_released"] == 16,
+       "the 16 zero-page pins are counted separately (vmstat leaves them out)", t)
+    ok(t["vmstat_acquired_delta"] - t["vmstat_released_delta"] == 8,
+       "the kernel itself shows the 8 leaked pins", t)
+    callers = d["pins"]["callers"]
+
+    def caller(comm, kind, frame):
+        return [c for c in callers if c["comm"] == comm and c["kind"] == kind and
+                any(frame in s for s in c["stack"])]
+    leak = [f for f in d["findings"] if f["rule"] == "PIN_LEAK"]
+    ok(len(leak) == 1 and leak[0]["count"] == 8 and leak[0]["pinner_comm"] == "pinuser" and
+       any("pin_ioctl" in s and "[pfnfix]" in s for s in leak[0]["caller_stack"]) and
+       leak[0].get("file") == "[anon]",
+       "PIN_LEAK: the leaking ioctl's 8 pages, with its stack (pin_ioctl [pfnfix]) and VMA", leak)
+    au = [f for f in d["findings"] if f["rule"] == "PIN_AFTER_UNMAP"]
+    ok(len(au) == 1 and au[0]["pinner_comm"] == "pinuser" and au[0]["count"] == 8,
+       "PIN_AFTER_UNMAP: only the leaked pins outlived their mapping", au)
+    lt = [f for f in d["findings"] if f["rule"] == "LONGTERM_PIN"]
+    ok(len(lt) == 1 and lt[0]["count"] == 16 and
+       any("io_sqe_buffer_register" in s for s in lt[0]["caller_stack"]),
+       "LONGTERM_PIN: io_uring's 16 registered pages, released on unregister", lt)
+    ok([c for c in caller("pinwork", "FOLL_PIN|FOLL_LONGTERM", "io_sqe_buffer_register")
+        if c["released"] == 16 and c["outstanding"] == 0],
+       "io_uring unregister released all 16 pins")
+    ok([c for c in caller("pinwork", "FOLL_PIN", "process_vm_rw")
+        if c["acquired"] == c["released"] == 16 and c["zero_page"] == 0],
+       "process_vm_readv: 16 FOLL_PIN pages taken and released")
+    ok([c for c in caller("pinuser", "FOLL_PIN", "pin_ioctl") if c["acquired"] == c["released"] == 8],
+       "the balanced ioctl's 8 pins are all released")
+    ok([c for c in callers if c["kind"] == "FOLL_GET" and c["acquired"] >= 16 and
+        any("bio_iov_iter_get_pages" in s for s in c["stack"])],
+       "O_DIRECT read: FOLL_GET references from the block layer, counted", callers)
+    outs = d["pins"]["outstanding"]
+    ok(len(outs) == 8 and all(o["file"] == "[anon]" and o["after_unmap"] for o in outs),
+       "8 outstanding pins, each attributed to the pinning process's buffer VMA", outs[:2])
+
 p = doc("probe")
 if p:
     for h, m in (("rss-rmap", "fentry"), ("fork-copy", "fexit"), ("mm-exit", "fexit"),

@@ -80,6 +80,11 @@ else
 	emit rss.out
 fi
 
+# pins from user space (io_uring, process_vm_readv, the zero page, O_DIRECT) and from the
+# fixture's ioctls (one leaking, one balanced), against /proc/vmstat
+scenario pins pfnscope check --json pins.json -- sh -c 'pinwork uring && pinwork vmreadv &&
+	pinwork zero && pinwork odirect /mnt/ext4/od && pinuser leak 8 && pinuser balanced 8'
+
 # a driver that builds ptes by hand: the kernel's "Bad page map" and "Bad rss-counter state"
 dmesg -c > /dev/null
 scenario handpte pfnscope check --json handpte.json -- fixmap /dev/pfnfix_handpte 8
