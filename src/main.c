@@ -9,6 +9,7 @@
 static const struct cmd cmds[] = {
 	{ "check", cmd_check, "run a command and report per VMA when it exits" },
 	{ "probe", cmd_probe, "show the attach plan for this kernel" },
+	{ "pins", cmd_pins, "list the pages still pinned, oldest first, with who pinned them" },
 	{},
 };
 

@@ -39,5 +39,6 @@ struct cmd {
 
 int cmd_check(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_pins(int argc, char **argv);
 
 #endif /* PFNSCOPE_APP_H */

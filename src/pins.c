@@ -55,16 +55,12 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan)
 {
 	struct fault_bpf *f = fc->skel;
 	struct btf *btf;
-	bool any = false;
 	int err;
 
 	memset(gc, 0, sizeof(*gc));
 	gc->mask = gup_hooks_mask;
-	for (int h = 0; h < HOOK__MAX; h++)
-		if ((gc->mask & (1u << h)) && plan->hooks[h].status == HOOK_PLANNED)
-			any = true;
-	if (!any || plan->hooks[HOOK_PIN_GRAB].status != HOOK_PLANNED)
-		return 0;
+	if (plan->hooks[HOOK_PIN_GRAB].status != HOOK_PLANNED)
+		return 0;	/* without grabs the rest means nothing */
 	gc->skel = gup_bpf__open();
 	if (!gc->skel)
 		return -errno;
@@ -95,12 +91,7 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan)
 	if (err) {
 		pr_warn("cannot load the pin BPF programs (%s): per-process pins unavailable "
 			"(-v for the verifier log)", strerror(-err));
-		for (int h = 0; h < HOOK__MAX; h++)
-			if ((gc->mask & (1u << h)) && plan->hooks[h].status == HOOK_PLANNED) {
-				plan->hooks[h].status = HOOK_ATTACH_FAILED;
-				snprintf(plan->hooks[h].error, sizeof(plan->hooks[h].error),
-					 "object load failed: %s", strerror(-err));
-			}
+		plan_fail(plan, gc->mask, err);
 		gup_bpf__destroy(gc->skel);
 		gc->skel = NULL;
 		return err;

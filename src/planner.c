@@ -499,6 +499,24 @@ int plan_attach(struct plan *plan, struct bpf_object *obj, unsigned int mask)
 	return attached;
 }
 
+bool plan_any_planned(const struct plan *plan, unsigned int mask)
+{
+	for (int h = 0; h < HOOK__MAX; h++)
+		if ((mask & (1u << h)) && plan->hooks[h].status == HOOK_PLANNED)
+			return true;
+	return false;
+}
+
+void plan_fail(struct plan *plan, unsigned int mask, int err)
+{
+	for (int h = 0; h < HOOK__MAX; h++)
+		if ((mask & (1u << h)) && plan->hooks[h].status == HOOK_PLANNED) {
+			plan->hooks[h].status = HOOK_ATTACH_FAILED;
+			snprintf(plan->hooks[h].error, sizeof(plan->hooks[h].error),
+				 "object load failed: %s", strerror(err < 0 ? -err : err));
+		}
+}
+
 void plan_detach(struct plan *plan, unsigned int mask)
 {
 	for (int h = 0; h < HOOK__MAX; h++) {

@@ -120,6 +120,11 @@ void plan_apply(struct plan *plan, struct bpf_object *obj, unsigned int mask);
 /* Attaches the programs chosen for the hooks in @mask; records per-hook status and links.
  * Returns the number of hooks attached. */
 int plan_attach(struct plan *plan, struct bpf_object *obj, unsigned int mask);
+/* True if a hook of @mask has a mechanism waiting to be attached. */
+bool plan_any_planned(const struct plan *plan, unsigned int mask);
+/* Marks the planned hooks of @mask as failed: their object did not load (-@err). */
+void plan_fail(struct plan *plan, unsigned int mask, int err);
+
 /* Destroys the links of the hooks in @mask. */
 void plan_detach(struct plan *plan, unsigned int mask);
 

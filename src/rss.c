@@ -18,7 +18,7 @@ int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, stru
 
 	memset(rc, 0, sizeof(*rc));
 	rc->mask = rss_hooks_mask;
-	if (plan->hooks[HOOK_RSS].status != HOOK_PLANNED)
+	if (!plan_any_planned(plan, rc->mask))
 		return 0;
 	rc->skel = rss_bpf__open();
 	if (!rc->skel)
@@ -35,9 +35,7 @@ int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, stru
 	if (err) {
 		pr_warn("cannot load the rss_stat BPF program (%s): per-mm RSS unavailable",
 			strerror(-err));
-		plan->hooks[HOOK_RSS].status = HOOK_ATTACH_FAILED;
-		snprintf(plan->hooks[HOOK_RSS].error, sizeof(plan->hooks[HOOK_RSS].error),
-			 "object load failed: %s", strerror(-err));
+		plan_fail(plan, rc->mask, err);
 		rss_bpf__destroy(rc->skel);
 		rc->skel = NULL;
 		return err;

@@ -21,15 +21,11 @@ static int share(struct bpf_map *dst, struct bpf_map *src)
 int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 {
 	struct fault_bpf *f = fc->skel;
-	bool any = false;
 	int err;
 
 	memset(zc, 0, sizeof(*zc));
 	zc->mask = zap_hooks_mask;
-	for (int h = 0; h < HOOK__MAX; h++)
-		if ((zc->mask & (1u << h)) && plan->hooks[h].status == HOOK_PLANNED)
-			any = true;
-	if (!any)
+	if (!plan_any_planned(plan, zc->mask))
 		return 0;	/* nothing of this object can attach here */
 	zc->skel = zap_bpf__open();
 	if (!zc->skel)
@@ -58,12 +54,7 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 	plan_attach(plan, zc->skel->obj, zc->mask);
 	return 0;
 fail:
-	for (int h = 0; h < HOOK__MAX; h++)
-		if ((zc->mask & (1u << h)) && plan->hooks[h].status == HOOK_PLANNED) {
-			plan->hooks[h].status = HOOK_ATTACH_FAILED;
-			snprintf(plan->hooks[h].error, sizeof(plan->hooks[h].error),
-				 "object load failed: %s", strerror(-err));
-		}
+	plan_fail(plan, zc->mask, err);
 	zap_bpf__destroy(zc->skel);
 	zc->skel = NULL;
 	return err;

@@ -129,6 +129,20 @@ try:
 except OSError:
     pass
 
+# pins on a kernel where the GUP hooks cannot attach: the global counters, and why
+p = run([PFNSCOPE, "probe", "--json"])
+grab = next(h for h in json.loads(p.stdout)["pfnscope"]["plan"] if h["hook"] == "pin-grab")
+if grab["status"] == "unavailable":
+    p = run([PFNSCOPE, "pins", "-d", "0.2"])
+    ok(p.returncode == 3 and "nr_foll_pin_acquired" in p.stdout and "unavailable" in p.stderr,
+       "pins without GUP hooks: global vmstat counters, exit 3", p.stdout + p.stderr)
+    d = load_json(os.path.join(tmp, "storm.json"))
+    ok(d["pins"]["available"] is False and "vmstat_acquired_delta" in d["pins"]["totals"],
+       "check reports the vmstat pin deltas and that per-process pins are unavailable",
+       d["pins"])
+p = run([PFNSCOPE, "pins", "-p", "999999999"])
+ok(p.returncode == 2 and "no process" in p.stderr, "pins -p of a missing pid: exit 2", p.stderr)
+
 # JSON to stdout keeps stdout parseable
 p = run([PFNSCOPE, "check", "--json", "-", "--", "true"])
 try:

@@ -85,6 +85,10 @@ fi
 scenario pins pfnscope check --json pins.json -- sh -c 'pinwork uring && pinwork vmreadv &&
 	pinwork zero && pinwork odirect /mnt/ext4/od && pinuser leak 8 && pinuser balanced 8'
 
+# pfnscope pins: watch, then list what is still pinned
+scenario pinscmd sh -c 'pfnscope pins -d 4 --json > pinscmd.json & sleep 2; pinuser leak 4; wait'
+emit pinscmd.json
+
 # a driver that builds ptes by hand: the kernel's "Bad page map" and "Bad rss-counter state"
 dmesg -c > /dev/null
 scenario handpte pfnscope check --json handpte.json -- fixmap /dev/pfnfix_handpte 8
