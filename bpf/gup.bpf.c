@@ -61,6 +61,33 @@ struct {
 	__type(value, __u64);
 } pin_totals SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);	/* the oldest sites go first; evictions counted */
+	__uint(max_entries, 16384);
+	__type(key, struct pin_site_key);
+	__type(value, struct pin_site_val);
+} pin_sites SEC(".maps");
+
+static __always_inline void site_add(__u64 mm_id, __u64 addr, __u32 kind, __u64 acq, __u64 rel)
+{
+	struct pin_site_key k = { .mm_id = mm_id, .addr = addr, .kind = kind };
+	struct pin_site_val *v, init = {};
+
+	if (!mm_id)
+		return;
+	v = bpf_map_lookup_elem(&pin_sites, &k);
+	if (!v) {
+		if (!acq)
+			return;	/* evicted meanwhile */
+		bpf_map_update_elem(&pin_sites, &k, &init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&pin_sites, &k);
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(&v->acquired, acq);
+	__sync_fetch_and_add(&v->released, rel);
+}
+
 /* per thread: where the current GUP call is in the address space */
 struct gup_cursor {
 	__u64 mm;
@@ -151,8 +178,17 @@ static __always_inline void grabbed(void *ctx, struct page *page, __u64 refs, __
 		if (zero)
 			__sync_fetch_and_add(&cv->zero_page, refs);
 	}
+	cur = bpf_map_lookup_elem(&gup_cursors, &id);
+	if (cur) {
+		struct mm_val *m = bpf_map_lookup_elem(&mms, &cur->mm);
+
+		if (m)
+			site_add(m->id, cur->addr, ck.kind, refs, 0);
+	}
 	if (ck.kind == PIN_KIND_GET) {
 		total_add(PT_GET_ACQUIRED, refs);
+		if (cur)
+			cur->addr += refs << 12;
 		return;
 	}
 	total_add(PT_PIN_ACQUIRED, refs);
@@ -234,6 +270,7 @@ int pin_release_fentry(unsigned long long *ctx)
 			if (held > cv->max_hold_ns)
 				cv->max_hold_ns = held;
 		}
+		site_add(pv->mm_id, pv->addr, pv->caller.kind, 0, pv->refs);
 		bpf_map_delete_elem(&pins, &pfn);
 	}
 	return 0;

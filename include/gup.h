@@ -41,6 +41,19 @@ struct pin_val {
 	__u32 zero_page;
 };
 
+/* Pins per user page of an address space (map `pin_sites`): summed per VMA in userspace. */
+struct pin_site_key {
+	__u64 mm_id;
+	__u64 addr;		/* page address */
+	__u32 kind;		/* enum pin_kind */
+	__u32 _pad;
+};
+
+struct pin_site_val {
+	__u64 acquired;
+	__u64 released;
+};
+
 /* Global totals, per CPU (map `pin_totals`). */
 enum pin_total {
 	PT_PIN_ACQUIRED,	/* FOLL_PIN refs grabbed, zero page included */

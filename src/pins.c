@@ -202,6 +202,27 @@ static struct vma_row *vma_at(struct report *r, __u64 mm_id, __u64 addr)
 	return best;
 }
 
+static void read_sites(struct gup_ctx *gc, struct report *r)
+{
+	int fd = bpf_map__fd(gc->skel->maps.pin_sites);
+	struct pin_site_key key, next, *prev = NULL;
+	struct pin_site_val v;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct vma_row *row;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v) || key.kind >= PIN_KIND__MAX)
+			continue;
+		row = vma_at(r, key.mm_id, key.addr);
+		if (!row)
+			continue;
+		row->pins_acquired[key.kind] += v.acquired;
+		row->pins_released[key.kind] += v.released;
+	}
+}
+
 int pins_collect(struct gup_ctx *gc, struct ksyms *ks, struct report *r)
 {
 	struct timespec ts;
@@ -216,6 +237,7 @@ int pins_collect(struct gup_ctx *gc, struct ksyms *ks, struct report *r)
 	err = read_totals(gc, r) ?: read_callers(gc, ks, r);
 	if (err)
 		return err;
+	read_sites(gc, r);
 	fd = bpf_map__fd(gc->skel->maps.pins);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct pin_row *row, *n;

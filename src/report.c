@@ -251,10 +251,18 @@ static json_object *vma_json(const struct vma_row *v)
 		{
 			json_object *po = json_object_new_object();
 
-			for (int k = 0; k < PIN_KIND__MAX; k++)
-				json_object_object_add(po, pin_kind_name(k),
+			for (int k = 0; k < PIN_KIND__MAX; k++) {
+				json_object *ko = json_object_new_object();
+
+				json_object_object_add(ko, "acquired",
+						       json_object_new_int64(v->pins_acquired[k]));
+				json_object_object_add(ko, "released",
+						       json_object_new_int64(v->pins_released[k]));
+				json_object_object_add(ko, "outstanding",
 						       json_object_new_int64(v->pins_outstanding[k]));
-			json_object_object_add(o, "pins_outstanding", po);
+				json_object_object_add(po, pin_kind_name(k), ko);
+			}
+			json_object_object_add(o, "pins", po);
 		}
 		json_object_object_add(o, "bad_ptes", json_object_new_int64(v->val.bad_ptes));
 	}

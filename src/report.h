@@ -31,6 +31,8 @@ struct vma_row {
 	__u64 by_src[SRC__MAX];			/* events by source */
 	__u64 reserved_hits;			/* PG_reserved pages returned or inserted */
 	__u64 pins_outstanding[PIN_KIND__MAX];	/* pinned pages of this VMA at the end */
+	__u64 pins_acquired[PIN_KIND__MAX];	/* pages of this VMA pinned (or got) */
+	__u64 pins_released[PIN_KIND__MAX];
 #define TOP_REGIONS 3
 	struct { char name[64]; __u64 pages; } top[TOP_REGIONS];
 	bool hidden;				/* filtered out (--module), or merged */

@@ -257,6 +257,16 @@ if d:
     ok([c for c in callers if c["kind"] == "FOLL_GET" and c["acquired"] >= 16 and
         any("bio_iov_iter_get_pages" in s for s in c["stack"])],
        "O_DIRECT read: FOLL_GET references from the block layer, counted", callers)
+    uring_vma = [v for v in d["vmas"] if v["comm"] == "pinwork" and
+                 v["pins"]["FOLL_PIN|FOLL_LONGTERM"]["acquired"] == 16]
+    ok(uring_vma and uring_vma[0]["pins"]["FOLL_PIN|FOLL_LONGTERM"]["released"] == 16 and
+       uring_vma[0]["size"] == 16 * 4096,
+       "per-VMA pins: the io_uring buffer VMA took and gave back 16 long-term pins", uring_vma)
+    leak_vma = [v for v in d["vmas"] if v["comm"] == "pinuser" and
+                v["pins"]["FOLL_PIN"]["outstanding"] == 8]
+    ok(leak_vma and leak_vma[0]["pins"]["FOLL_PIN"]["acquired"] == 8 and
+       leak_vma[0]["pins"]["FOLL_PIN"]["released"] == 0,
+       "per-VMA pins: the leaking buffer shows 8 acquired, 0 released, 8 outstanding", leak_vma)
     outs = d["pins"]["outstanding"]
     ok(len(outs) == 8 and all(o["file"] == "[anon]" and o["after_unmap"] for o in outs),
        "8 outstanding pins, each attributed to the pinning process's buffer VMA", outs[:2])
