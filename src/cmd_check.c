@@ -328,7 +328,7 @@ int cmd_check(int argc, char **argv)
 	}
 	err = collect_report(&maps, ks, &rep);
 	if (!err)
-		err = pins_collect(&gc, ks, &rep);
+		err = pins_collect(&gc, ks, io, &rep);
 	if (err) {
 		pr_err("cannot read the BPF maps: %s", strerror(-err));
 		ret = EXIT_INTERNAL;

@@ -17,6 +17,7 @@
 #include "fault.h"
 #include "ksyms.h"
 #include "pins.h"
+#include "iomem.h"
 #include "report.h"
 
 enum { OPT_JSON = 0x100, OPT_PID = 'p', OPT_DURATION = 'd' };
@@ -104,6 +105,7 @@ int cmd_pins(int argc, char **argv)
 	struct gup_ctx gc = {};
 	struct fault_ctx fc;
 	struct ksyms *ks;
+	struct iomem *io;
 	struct timespec t0, t;
 	int ret = EXIT_ENV;
 
@@ -113,6 +115,7 @@ int cmd_pins(int argc, char **argv)
 		return EXIT_ENV;
 	libbpf_print_setup();
 	ks = ksyms_load();
+	io = iomem_load();
 	plan_probe(&plan, BACKEND_AUTO);
 	fo.filter_tgids = args.pid > 0;
 	if (fault_start(&fc, &plan, ks, &fo))
@@ -144,7 +147,7 @@ int cmd_pins(int argc, char **argv)
 	}
 	rep.started = time(NULL);
 	fault_maps(&fc, &maps);
-	if (collect_report(&maps, ks, &rep) || pins_collect(&gc, ks, &rep)) {
+	if (collect_report(&maps, ks, &rep) || pins_collect(&gc, ks, io, &rep)) {
 		pr_err("cannot read the BPF maps");
 		ret = EXIT_INTERNAL;
 		goto out_stop;
@@ -211,5 +214,6 @@ out_stop:
 out:
 	report_free(&rep);
 	ksyms_free(ks);
+	iomem_free(io);
 	return ret;
 }

@@ -223,7 +223,7 @@ static void read_sites(struct gup_ctx *gc, struct report *r)
 	}
 }
 
-int pins_collect(struct gup_ctx *gc, struct ksyms *ks, struct report *r)
+int pins_collect(struct gup_ctx *gc, struct ksyms *ks, const struct iomem *io, struct report *r)
 {
 	struct timespec ts;
 	int fd, err;
@@ -253,6 +253,7 @@ int pins_collect(struct gup_ctx *gc, struct ksyms *ks, struct report *r)
 		if (bpf_map_lookup_elem(fd, &key, &row->val))
 			continue;
 		row->pfn = key;
+		row->cls = classify_pfn(io, key, PFNST_HAS_PAGE, &row->region);
 		row->vma = vma_at(r, row->val.mm_id, row->val.addr);
 		if (row->vma && row->val.caller.kind < PIN_KIND__MAX)
 			row->vma->pins_outstanding[row->val.caller.kind] += row->val.refs;

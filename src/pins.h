@@ -25,7 +25,9 @@ void gup_stop(struct gup_ctx *gc);
 /* /proc/vmstat nr_foll_pin_acquired/released after a stat_refresh; -1 if unavailable. */
 int vmstat_pins(long long *acquired, long long *released);
 
-/* Reads pins, callers and totals into @r (stacks symbolised with @ks). */
-int pins_collect(struct gup_ctx *gc, struct ksyms *ks, struct report *r);
+struct iomem;
+/* Reads pins, callers and totals into @r (stacks symbolised with @ks, pinned pages classified
+ * against @io). */
+int pins_collect(struct gup_ctx *gc, struct ksyms *ks, const struct iomem *io, struct report *r);
 
 #endif /* PFNSCOPE_PINS_H */

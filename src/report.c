@@ -338,6 +338,8 @@ static json_object *pins_json(const struct report *r)
 		char range[48];
 
 		json_object_object_add(po, "pfn", jhex(pr->pfn));
+		json_object_object_add(po, "class", json_object_new_string(pfn_class_name(pr->cls)));
+		json_object_object_add(po, "region", json_object_new_string(pr->region));
 		json_object_object_add(po, "refs", json_object_new_int64(pr->val.refs));
 		json_object_object_add(po, "age_s",
 				       json_object_new_double((p->now_ns - pr->val.since_ns) / 1e9));
@@ -680,8 +682,8 @@ void report_print_table(const struct report *r, FILE *f)
 	__u64 ndrops = 0;
 
 	report_print_plan(r, f);
-	fprintf(f, "%-7s %-25s %-22s %-21s %-26s %8s %6s %7s\n", "PID", "RANGE", "NAME", "FLAGS",
-		"FAULT HANDLER [MODULE]", "FAULTS", "MAJOR", "RSS-IN");
+	fprintf(f, "%-7s %-25s %-22s %-21s %-22s %-26s %8s %6s %7s\n", "PID", "RANGE", "NAME",
+		"FLAGS", "VM_OPS", "FAULT HANDLER [MODULE]", "FAULTS", "MAJOR", "RSS-IN");
 	for (size_t i = 0; i < r->nr_vmas; i++) {
 		const struct vma_row *v = &r->vmas[i];
 		char range[40], flags[160], handler[SYM_LEN + 70];
@@ -701,8 +703,8 @@ void report_print_table(const struct report *r, FILE *f)
 
 			for (int m = 0; m < RSS_MEMBERS; m++)
 				in += v->val.rss_in[m];
-			fprintf(f, "%-7u %-25s %-22.22s %-21.21s %-26.26s %8llu %6llu %7llu\n",
-				v->key.tgid, range, v->name, flags, handler,
+			fprintf(f, "%-7u %-25s %-22.22s %-21.21s %-22.22s %-26.26s %8llu %6llu %7llu\n",
+				v->key.tgid, range, v->name, flags, v->vm_ops, handler,
 				(unsigned long long)v->val.faults,
 				(unsigned long long)v->val.faults_major, (unsigned long long)in);
 		}

@@ -94,6 +94,8 @@ struct pin_caller_row {
 struct pin_row {
 	__u64 pfn;
 	struct pin_val val;
+	enum pfn_class cls;			/* of the pinned page (a page exists: it is pinned) */
+	const char *region;
 	struct vma_row *vma;			/* the VMA of mm_id/addr, if known */
 	struct pin_caller_row *caller;
 };
