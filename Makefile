@@ -103,3 +103,26 @@ demo: deps
 clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
+
+# Benchmarks (not tests): fault storms side by side with the peers. Prints a table.
+$(BUILD)/bench:
+	$(Q)mkdir -p $@
+
+$(BUILD)/bench/storm: bench/storm.c | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -o $@ $<
+
+$(BUILD)/bench/floor.bpf.o: bench/floor.bpf.c $(VMLINUX) | $(BUILD)/bench
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/floor.skel.h: $(BUILD)/bench/floor.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
+
+$(BUILD)/bench/floor: bench/floor.c $(BUILD)/bench/floor.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -I$(BUILD)/bench $< -lbpf -lelf -lz -o $@
+
+bench: all $(BUILD)/bench/storm $(BUILD)/bench/floor
+	$(Q)python3 bench/run.py

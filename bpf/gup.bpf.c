@@ -30,8 +30,8 @@ const volatile __u32 foll_longterm = 0x10000;
 /* try_grab_page() returned bool until 6.2, int (0 = success) after */
 const volatile __u32 grab_page_returns_int = 0;
 
-/* mm/memory.c zero_pfn: the pfn of ZERO_PAGE(0); a weak typeless ksym (not a BTF var) */
-extern const void zero_pfn __ksym __weak;
+/* the address of mm/memory.c zero_pfn (the pfn of ZERO_PAGE(0)), from kallsyms; 0 if absent */
+const volatile __u64 zero_pfn_addr = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -146,8 +146,8 @@ static __always_inline __u64 zero_page_pfn(void)
 {
 	unsigned long z = ~0UL;
 
-	if (&zero_pfn)
-		bpf_probe_read_kernel(&z, sizeof(z), &zero_pfn);
+	if (zero_pfn_addr)
+		bpf_probe_read_kernel(&z, sizeof(z), (void *)zero_pfn_addr);
 	return z;
 }
 

@@ -6,9 +6,10 @@
 
 #include "pfn.h"
 
-/* x86_64 with SPARSEMEM_VMEMMAP: struct page of pfn N is vmemmap_base + N (KASLR-randomised
- * variable, arch/x86/mm/kaslr.c). A typeless weak ksym: 0 if kallsyms lacks it. */
-extern const void vmemmap_base __ksym __weak;
+/* x86_64 with SPARSEMEM_VMEMMAP: struct page of pfn N is vmemmap_base + N (a KASLR-randomised
+ * variable, arch/x86/mm/kaslr.c). The loader passes the variable's address from kallsyms (0 if
+ * absent: without KALLSYMS_ALL); reading it here spares libbpf a kallsyms parse per object. */
+const volatile __u64 vmemmap_base_addr = 0;
 
 /* page->flags became memdesc_flags_t { unsigned long f; } in 6.17 */
 struct page___old {
@@ -19,8 +20,8 @@ static __always_inline __u64 vmemmap(void)
 {
 	__u64 base = 0;
 
-	if (&vmemmap_base)
-		bpf_probe_read_kernel(&base, sizeof(base), &vmemmap_base);
+	if (vmemmap_base_addr)
+		bpf_probe_read_kernel(&base, sizeof(base), (void *)vmemmap_base_addr);
 	return base;
 }
 

@@ -225,7 +225,7 @@ int cmd_check(int argc, char **argv)
 		goto out_abort;
 	zap_start(&zc, &fc, &plan);	/* failures are reported; pfnscope runs without RSS */
 	rss_start(&rc, &fc, &zc, &plan);
-	gup_start(&gc, &fc, &plan);
+	gup_start(&gc, &fc, ks, &plan);
 	if (!plan_hook_active(&plan, HOOK_FAULT_COUNT)) {
 		pr_err("no mechanism could attach the fault-count hook (pfnscope probe says why)");
 		goto out_stop;

@@ -122,7 +122,7 @@ int cmd_pins(int argc, char **argv)
 		goto out;
 	if (args.pid > 0)
 		fault_trace_pid(&fc, args.pid);
-	gup_start(&gc, &fc, &plan);
+	gup_start(&gc, &fc, ks, &plan);
 	if (!gc.skel) {
 		long long acq, rel;
 

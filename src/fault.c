@@ -36,6 +36,9 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 	sm = ksyms_by_name(ks, "special_mapping_name");
 	if (sm)
 		fc->skel->rodata->special_mapping_name_fn = sm->addr;
+	sm = ksyms_by_name(ks, "vmemmap_base");
+	if (sm)
+		fc->skel->rodata->vmemmap_base_addr = sm->addr;
 	if (o->max_vmas)
 		bpf_map__set_max_entries(fc->skel->maps.vmas, o->max_vmas);
 
@@ -52,28 +55,47 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 	return 0;
 }
 
-int fault_snapshot_vmas(struct fault_ctx *fc)
+/* One pass of vma_iter over the VMAs of @tgid only (task iterator link info, 6.1+): walking
+ * every task would take every process's mmap lock. */
+static int snapshot_one(struct fault_ctx *fc, __u32 tgid)
 {
+	union bpf_iter_link_info linfo = { .task.pid = tgid };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo, .link_info_len = sizeof(linfo));
+	struct bpf_link *link;
 	char buf[256];
 	int fd, n;
 
-	if (!fc->iter_link) {
-		fc->iter_link = bpf_program__attach_iter(fc->skel->progs.vma_iter, NULL);
-		if (!fc->iter_link)
-			return -errno;
-	}
-	fd = bpf_iter_create(bpf_link__fd(fc->iter_link));
-	if (fd < 0)
+	link = bpf_program__attach_iter(fc->skel->progs.vma_iter, &opts);
+	if (!link)
+		return errno == ESRCH ? 0 : -errno;	/* exited meanwhile */
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		bpf_link__destroy(link);
 		return -errno;
+	}
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		;	/* the program writes into `vmas`, not into the seq file */
 	close(fd);
+	bpf_link__destroy(link);
 	return n < 0 ? -errno : 0;
+}
+
+int fault_snapshot_vmas(struct fault_ctx *fc)
+{
+	int fd = bpf_map__fd(fc->skel->maps.traced), err = 0;
+	__u32 key, next, *prev = NULL;
+
+	while (!err && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		err = snapshot_one(fc, key);
+	}
+	return err;
 }
 
 void fault_stop(struct fault_ctx *fc)
 {
-	bpf_link__destroy(fc->iter_link);
+
 	if (fc->plan)
 		plan_detach(fc->plan, fc->mask);
 	fault_bpf__destroy(fc->skel);

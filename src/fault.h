@@ -23,7 +23,6 @@ struct fault_ctx {
 	struct fault_bpf *skel;
 	struct plan *plan;
 	unsigned int mask;	/* hooks this object serves */
-	struct bpf_link *iter_link;
 };
 
 /* Open, configure from @plan, load, attach. Returns 0 if loaded (some hooks may have failed
@@ -31,7 +30,8 @@ struct fault_ctx {
 int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 		const struct fault_opts *o);
 void fault_stop(struct fault_ctx *fc);
-/* Runs the vma-iter program once: registers traced processes' PFNMAP/MIXEDMAP/IO VMAs. */
+/* Runs the vma-iter program over each traced process: registers their PFNMAP/MIXEDMAP/IO
+ * VMAs. */
 int fault_snapshot_vmas(struct fault_ctx *fc);
 void fault_follow_next_fork(struct fault_ctx *fc, bool on);
 int fault_trace_pid(struct fault_ctx *fc, __u32 tgid);

@@ -134,6 +134,7 @@ struct ksyms *ksyms_load(void)
 
 	if (!f)
 		return NULL;
+	setvbuf(f, NULL, _IOFBF, 1 << 20);	/* kallsyms is megabytes: few large reads */
 	ks = ksyms_parse(f);
 	fclose(f);
 	return ks;

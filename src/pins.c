@@ -13,6 +13,7 @@
 #include "pfnscope.h"
 #include "pins.h"
 #include "report.h"
+#include "ksyms.h"
 #include "fault.skel.h"
 #include "gup.skel.h"
 
@@ -51,8 +52,10 @@ static bool grab_page_returns_int(const struct btf *btf)
 	return t && btf_is_int(t) && t->size == 4;
 }
 
-int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan)
+int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct ksyms *ks, struct plan *plan)
 {
+	const struct ksym *zp = ksyms_by_name(ks, "zero_pfn");
+	__u64 ks_zero_pfn = zp ? zp->addr : 0;
 	struct fault_bpf *f = fc->skel;
 	struct btf *btf;
 	int err;
@@ -65,6 +68,8 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan)
 	if (!gc->skel)
 		return -errno;
 	gc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
+	gc->skel->rodata->vmemmap_base_addr = f->rodata->vmemmap_base_addr;
+	gc->skel->rodata->zero_pfn_addr = ks_zero_pfn;
 	btf = btf__load_vmlinux_btf();
 	if (btf) {
 		__u32 v;

@@ -19,7 +19,7 @@ struct gup_ctx {
 	unsigned int mask;
 };
 
-int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan);
+int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct ksyms *ks, struct plan *plan);
 void gup_stop(struct gup_ctx *gc);
 
 /* /proc/vmstat nr_foll_pin_acquired/released after a stat_refresh; -1 if unavailable. */

@@ -99,6 +99,39 @@ static const char *errname(int err)
 	}
 }
 
+/* The running kernel's BTF, parsed once per process (it is megabytes). */
+static struct btf *vmlinux_btf(void)
+{
+	static struct btf *btf;
+	static bool tried;
+
+	if (!tried) {
+		tried = true;
+		btf = btf__load_vmlinux_btf();
+	}
+	return btf;
+}
+
+/* libbpf_find_vmlinux_btf_id() without parsing the kernel's BTF again on every call. */
+static int find_btf_id(const char *name, enum bpf_attach_type attach)
+{
+	struct btf *btf = vmlinux_btf();
+	char full[160];
+	int kind = BTF_KIND_FUNC;
+
+	if (!btf)
+		return -ESRCH;
+	if (attach == BPF_TRACE_RAW_TP) {
+		snprintf(full, sizeof(full), "btf_trace_%s", name);
+		kind = BTF_KIND_TYPEDEF;
+	} else if (attach == BPF_TRACE_ITER) {
+		snprintf(full, sizeof(full), "bpf_iter_%s", name);
+	} else {
+		snprintf(full, sizeof(full), "%s", name);
+	}
+	return btf__find_by_name_kind(btf, full, kind);
+}
+
 /* A two-instruction program (r0 = 0; exit), loaded as @type with @attach and attached. */
 static int trial_btf_prog(const char *name, enum bpf_attach_type attach, char *why, size_t n)
 {
@@ -109,7 +142,7 @@ static int trial_btf_prog(const char *name, enum bpf_attach_type attach, char *w
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach);
 	int btf_id, fd, link;
 
-	btf_id = libbpf_find_vmlinux_btf_id(name, attach);
+	btf_id = find_btf_id(name, attach);
 	if (btf_id < 0) {
 		snprintf(why, n, "%s not in kernel BTF (inlined, renamed or no BTF)", name);
 		return -1;
@@ -134,7 +167,7 @@ static int trial_btf_prog(const char *name, enum bpf_attach_type attach, char *w
 /* Arguments of a raw tracepoint, from its btf_trace_<event> typedef (minus the void *ctx). */
 static int tp_args(const char *event)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf = vmlinux_btf();
 	const struct btf_type *t;
 	char name[128];
 	int id, n = -1;
@@ -150,7 +183,6 @@ static int tp_args(const char *event)
 		if (t && btf_is_func_proto(t))
 			n = btf_vlen(t) - 1;
 	}
-	btf__free(btf);
 	return n;
 }
 
@@ -270,7 +302,7 @@ static int trial(const struct candidate *c, char *why, size_t n)
 /* The struct name the first argument of kernel function @fn points to, from BTF. */
 static int fn_arg0_is(const char *fn, const char *want)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
+	struct btf *btf = vmlinux_btf();
 	const struct btf_type *t;
 	int id, ok = 0;
 
@@ -284,7 +316,6 @@ static int fn_arg0_is(const char *fn, const char *want)
 			t = btf__type_by_id(btf, t->type);
 		ok = t && btf_is_composite(t) && !strcmp(btf__name_by_offset(btf, t->name_off), want);
 	}
-	btf__free(btf);
 	return ok;
 }
 
@@ -320,7 +351,7 @@ static int trial_one(const struct candidate *c, char *why, size_t n)
 	case MECH_TRACEPOINT:
 		return trial_tracepoint(c->target, why, n);
 	case MECH_ITER:
-		if (libbpf_find_vmlinux_btf_id(c->target, BPF_TRACE_ITER) < 0) {
+		if (find_btf_id(c->target, BPF_TRACE_ITER) < 0) {
 			snprintf(why, n, "no bpf_iter_%s in kernel BTF", c->target);
 			return -1;
 		}

@@ -33,6 +33,7 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 	zc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
 	zc->skel->rodata->loader_tgid = f->rodata->loader_tgid;
 	zc->skel->rodata->special_mapping_name_fn = f->rodata->special_mapping_name_fn;
+	zc->skel->rodata->vmemmap_base_addr = f->rodata->vmemmap_base_addr;
 	err = share(zc->skel->maps.traced, f->maps.traced) ?:
 	      share(zc->skel->maps.drops, f->maps.drops) ?:
 	      share(zc->skel->maps.vmas, f->maps.vmas) ?:

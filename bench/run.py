@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""make bench: fault storms measured side by side (A B A B pairs), baseline against each tool
+configuration, on the running kernel. Prints a table of medians and ratios; asserts nothing."""
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+B = os.path.join(ROOT, "build")
+STORM = os.path.join(B, "bench", "storm")
+FLOOR = os.path.join(B, "bench", "floor")
+PFNSCOPE = os.path.join(B, "pfnscope")
+PAIRS = int(os.environ.get("BENCH_PAIRS", "5"))
+WORKLOADS = [("anon", "128", "4"), ("tmpfs", "64", "4"), ("forkcow", "64", "4")]
+BPFTRACE = ("tracepoint:exceptions:page_fault_user { @faults[pid] = count(); } "
+            "tracepoint:kmem:rss_stat { @rss[pid, args->member] = sum(args->size); }")
+
+
+def storm_ns(out):
+    m = re.search(r"ns_per_fault=([0-9.]+)", out)
+    if not m:
+        raise RuntimeError("no storm result in: " + out[-500:])
+    return float(m.group(1))
+
+
+def run_storm(args, wrap=None):
+    cmd = (wrap or []) + [STORM] + list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    return storm_ns(p.stdout + p.stderr)
+
+
+def background(cmd, ready):
+    """Start a tracer, wait until it prints @ready (or 10 s), return (proc, seconds to ready).
+    With no @ready (a quiet tracer), give it a second to attach."""
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if not ready:
+        time.sleep(1)
+        return p, None
+    while time.monotonic() - t0 < 10:
+        line = p.stdout.readline()
+        if not line:
+            break
+        if ready in line:
+            return p, time.monotonic() - t0
+    return p, None
+
+
+def stop(p):
+    p.send_signal(signal.SIGINT)
+    try:
+        out, _ = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+    return out or ""
+
+
+def config_runner(name, args):
+    if name == "pfnscope check":
+        return lambda: run_storm(args, [PFNSCOPE, "check", "--"])
+    if name == "perf stat":
+        return lambda: run_storm(args, ["perf", "stat", "-e", "page-faults", "--"])
+
+    def with_tracer(cmd, ready):
+        def run():
+            p, _ = background(cmd, ready)
+            try:
+                return run_storm(args)
+            finally:
+                run.last = stop(p)
+        return run
+    if name == "empty tp_btf floor":
+        return with_tracer([FLOOR], "attached")
+    if name == "bpftrace":
+        return with_tracer(["bpftrace", "-e", BPFTRACE], "Attaching")
+    if name == "perf record":
+        return with_tracer(["perf", "record", "-q", "-e", "exceptions:page_fault_user", "-e",
+                            "kmem:rss_stat", "-a", "-o", "/tmp/pfnscope-bench.perf"], "")
+    raise ValueError(name)
+
+
+CONFIGS = ["empty tp_btf floor", "pfnscope check", "bpftrace", "perf stat", "perf record"]
+
+
+def main():
+    uname = os.uname()
+    print("# pfnscope bench: %s %s, %d CPUs, %d pairs per cell (A = baseline, B = config)" %
+          (uname.release, uname.machine, os.cpu_count(), PAIRS))
+    rows = []
+    for wl in WORKLOADS:
+        for cfg in CONFIGS:
+            runner = config_runner(cfg, wl)
+            base, tool = [], []
+            try:
+                for _ in range(PAIRS):
+                    base.append(run_storm(wl))
+                    tool.append(runner())
+            except Exception as e:  # a tool missing on this machine: say so, go on
+                rows.append((wl[0], cfg, None, None, None, None, str(e).splitlines()[0][:60]))
+                continue
+            mb, mt = statistics.median(base), statistics.median(tool)
+            rows.append((wl[0], cfg, mb, mt, mt / mb, mt - mb,
+                         "min-max %.0f-%.0f" % (min(tool), max(tool))))
+    print("%-8s %-20s %10s %10s %7s %9s  %s" % ("STORM", "CONFIG", "BASE ns", "TOOL ns",
+                                              "RATIO", "+ns/flt", "NOTE"))
+    for wl, cfg, mb, mt, ratio, add, note in rows:
+        if mb is None:
+            print("%-8s %-20s %10s %10s %7s %9s  %s" % (wl, cfg, "-", "-", "-", "-", note))
+        else:
+            print("%-8s %-20s %10.0f %10.0f %6.2fx %+9.0f  %s" % (wl, cfg, mb, mt, ratio, add,
+                                                                   note))
+    # start-up: exec to attached
+    t0 = time.monotonic()
+    subprocess.run([PFNSCOPE, "check", "--", "true"], capture_output=True)
+    t_check = time.monotonic() - t0
+    _, t_bt = background(["bpftrace", "-e", "BEGIN { exit(); }"], "Attaching")
+    print("\nstart-up: pfnscope check -- true (probe, load, attach, run, report): %.0f ms; "
+          "bpftrace to 'Attaching': %s" %
+          (t_check * 1000, "%.0f ms" % (t_bt * 1000) if t_bt else "n/a"))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
