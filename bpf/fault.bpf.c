@@ -173,21 +173,97 @@ int BPF_KRETPROBE(fault_count_kretprobe, vm_fault_t ret)
  * per user-mode #PF in handle_page_fault() (arch/x86/mm/fault.c), before the VMA is looked up.
  * It cannot see GUP faults, retries or errors; the VMA is found with bpf_find_vma().
  */
-static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *ctx)
+/*
+ * bpf_find_vma() takes mmap_lock with a trylock and, called with interrupts off as here,
+ * releases it through irq_work: microseconds per fault. A per-CPU cache of the last VMA found
+ * avoids it while the address space is unchanged: mm->mm_lock_seq (6.4+, per-VMA locking) is
+ * odd while a writer holds mmap_lock and moves on every write, the kernel's own test for a
+ * lockless VMA lookup. Kernels without it always take the slow path.
+ */
+struct vma_cache {
+	__u64 mm;
+	__u64 start, end;
+	struct vma_key key;
+	__u32 seq;
+	__u32 valid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vma_cache);
+} vma_cache SEC(".maps");
+
+struct mm_struct___seq {
+	struct {
+		unsigned int sequence;
+	} mm_lock_seq;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool mm_seq(struct mm_struct *mm, __u32 *seq)
 {
+	struct mm_struct___seq *ms = (void *)mm;
+
+	if (!bpf_core_field_exists(ms->mm_lock_seq))
+		return false;
+	*seq = BPF_CORE_READ(ms, mm_lock_seq.sequence);
+	return !(*seq & 1);
+}
+
+struct fault_lookup {
+	__u64 mm;
+	__u32 seq;
+	bool cacheable;
+};
+
+static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
+			 struct fault_lookup *fl)
+{
+	__u32 zero = 0;
+	struct vma_cache *c;
+
 	account_fault(vma, 0, false, 0);
+	c = bpf_map_lookup_elem(&vma_cache, &zero);
+	if (c && fl->cacheable) {
+		c->mm = fl->mm;
+		c->seq = fl->seq;
+		c->start = BPF_CORE_READ(vma, vm_start);
+		c->end = BPF_CORE_READ(vma, vm_end);
+		c->key.tgid = current_tgid();
+		c->key.vm_start = vma_anchor(vma);
+		c->key.vma_cookie = (__u64)vma;
+		c->valid = 1;
+	}
 	return 0;
 }
 
 SEC("tp_btf/page_fault_user")
 int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsigned long error)
 {
-	__u32 tgid = current_tgid();
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mm_struct *mm = task->mm;
+	struct fault_lookup fl = { .mm = ctx_arg_u64((void *)&mm, 0) };
+	__u32 tgid = current_tgid(), zero = 0;
+	struct vma_cache *c;
 	struct proc_val *pv;
+	struct vma_val *v;
 
 	if (!tgid_traced(tgid))
 		return 0;
-	if (bpf_find_vma(bpf_get_current_task_btf(), address, fault_vma_cb, NULL, 0)) {
+	fl.cacheable = mm_seq(mm, &fl.seq);
+	c = bpf_map_lookup_elem(&vma_cache, &zero);
+	if (c && c->valid && fl.cacheable && c->mm == fl.mm && c->seq == fl.seq &&
+	    address >= c->start && address < c->end && c->key.tgid == tgid &&
+	    (v = bpf_map_lookup_elem(&vmas, &c->key))) {
+		/* the same VMA as the last fault on this CPU, address space unchanged */
+		pv = proc_get(tgid);
+		if (pv)
+			__sync_fetch_and_add(&pv->faults, 1);
+		__sync_fetch_and_add(&v->faults, 1);
+		return 0;
+	}
+	if (bpf_find_vma(task, address, fault_vma_cb, &fl, 0)) {
 		count_drop(DROP_VMA_LOOKUP);
 		pv = proc_get(tgid);
 		if (pv)
