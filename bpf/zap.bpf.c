@@ -209,23 +209,25 @@ int BPF_KPROBE(teardown_kprobe, void *tlb, struct vm_area_struct *vma)
 }
 
 /* vm_area_free(vma) (kernel/fork.c, mm/vma_init.c): the end of a vm_area_struct's life */
-SEC("fentry/vm_area_free")
-int BPF_PROG(vma_free_fentry, struct vm_area_struct *vma)
+static __always_inline void vma_freed(struct vm_area_struct *vma)
 {
 	__u32 tgid = vma_owner_tgid(vma);
 
 	if (tgid_traced(tgid))
 		vma_retire(vma, tgid);
+}
+
+SEC("fentry/vm_area_free")
+int BPF_PROG(vma_free_fentry, struct vm_area_struct *vma)
+{
+	vma_freed(vma);
 	return 0;
 }
 
 SEC("kprobe/vm_area_free")
 int BPF_KPROBE(vma_free_kprobe, struct vm_area_struct *vma)
 {
-	__u32 tgid = vma_owner_tgid(vma);
-
-	if (tgid_traced(tgid))
-		vma_retire(vma, tgid);
+	vma_freed(vma);
 	return 0;
 }
 
