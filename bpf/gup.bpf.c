@@ -239,25 +239,90 @@ int pin_grab_folio_fexit(unsigned long long *ctx)
 	return 0;
 }
 
-/* gup_put_folio(folio, refs, flags): every FOLL_PIN release ends here */
-SEC("fentry/gup_put_folio")
-int pin_release_fentry(unsigned long long *ctx)
+/* kprobe backend: the entry stashes what the return needs */
+struct grab_args {
+	__u64 page;
+	__u64 refs;
+	__u32 flags;
+	__u32 folio;	/* try_grab_folio (returns a folio pointer) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct grab_args);
+} grab_stash SEC(".maps");
+
+static __always_inline void grab_entry(__u64 page, __u64 refs, __u32 flags, __u32 folio)
 {
-	__u64 pfn = page_to_pfn((struct page *)ctx_arg_u64(ctx, 0)), refs = (int)ctx[1];
-	__u32 flags = ctx[2], tgid = current_tgid();
+	__u64 id = bpf_get_current_pid_tgid();
+	struct grab_args a = { page, refs, flags, folio };
+
+	if (tgid_traced(id >> 32) && bpf_map_update_elem(&grab_stash, &id, &a, BPF_ANY))
+		count_drop(DROP_STASH_FULL);
+}
+
+static __always_inline void grab_return(void *ctx, __u64 ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct grab_args *a = bpf_map_lookup_elem(&grab_stash, &id);
+	bool ok;
+
+	if (!a)
+		return;
+	ok = a->folio ? ret != 0 : grab_page_returns_int ? (int)ret == 0 : (ret & 0xff) != 0;
+	if (ok)
+		grabbed(ctx, (struct page *)a->page, a->refs, a->flags);
+	bpf_map_delete_elem(&grab_stash, &id);
+}
+
+SEC("kprobe/try_grab_page")
+int BPF_KPROBE(pin_grab_page_kprobe, struct page *page, unsigned int flags)
+{
+	grab_entry((__u64)page, 1, flags, 0);
+	return 0;
+}
+
+SEC("kretprobe/try_grab_page")
+int BPF_KRETPROBE(pin_grab_page_kretprobe, unsigned long ret)
+{
+	grab_return(ctx, ret);
+	return 0;
+}
+
+SEC("kprobe/try_grab_folio")
+int BPF_KPROBE(pin_grab_folio_kprobe, struct page *page, int refs, unsigned int flags)
+{
+	grab_entry((__u64)page, refs, flags, 1);
+	return 0;
+}
+
+SEC("kretprobe/try_grab_folio")
+int BPF_KRETPROBE(pin_grab_folio_kretprobe, unsigned long ret)
+{
+	grab_return(ctx, ret);
+	return 0;
+}
+
+/* gup_put_folio(folio, refs, flags): every FOLL_PIN release ends here */
+static __always_inline void pin_released(__u64 folio, __u64 refs, __u32 flags)
+{
+	__u64 pfn = page_to_pfn((struct page *)folio);
+	__u32 tgid = current_tgid();
 	struct pin_val *pv;
 
 	if (!(flags & foll_pin))
-		return 0;
+		return;
 	pv = bpf_map_lookup_elem(&pins, &pfn);
 	if (!pv && !tgid_traced(tgid))
-		return 0;
+		return;
 	total_add(PT_PIN_RELEASED, refs);
 	/* gup_put_folio() leaves the zero page out of NR_FOLL_PIN_RELEASED, as the grab does */
 	if (pfn == zero_page_pfn())
 		total_add(PT_PIN_ZERO_RELEASED, refs);
 	if (!pv)
-		return 0;
+		return;
 	if (pv->refs > refs) {
 		__sync_fetch_and_sub(&pv->refs, refs);
 	} else {
@@ -273,6 +338,20 @@ int pin_release_fentry(unsigned long long *ctx)
 		site_add(pv->mm_id, pv->addr, pv->caller.kind, 0, pv->refs);
 		bpf_map_delete_elem(&pins, &pfn);
 	}
+	return;
+}
+
+SEC("fentry/gup_put_folio")
+int pin_release_fentry(unsigned long long *ctx)
+{
+	pin_released(ctx_arg_u64(ctx, 0), (int)ctx[1], ctx[2]);
+	return 0;
+}
+
+SEC("kprobe/gup_put_folio")
+int BPF_KPROBE(pin_release_kprobe, void *folio, int refs, unsigned int flags)
+{
+	pin_released((__u64)folio, refs, flags);
 	return 0;
 }
 
@@ -296,19 +375,34 @@ static long mark_after_unmap(struct bpf_map *map, __u64 *pfn, struct pin_val *pv
 	return 0;
 }
 
+static __always_inline void pin_vma_freed(struct vm_area_struct *vma);
+
 /* vm_area_free(vma): scans the outstanding pins (bounded by the map) for pages of this VMA */
 SEC("fentry/vm_area_free")
 int BPF_PROG(pin_vma_free, struct vm_area_struct *vma)
+{
+	pin_vma_freed(vma);
+	return 0;
+}
+
+SEC("kprobe/vm_area_free")
+int BPF_KPROBE(pin_vma_free_kprobe, struct vm_area_struct *vma)
+{
+	pin_vma_freed(vma);
+	return 0;
+}
+
+static __always_inline void pin_vma_freed(struct vm_area_struct *vma)
 {
 	__u64 mm = (__u64)BPF_CORE_READ(vma, vm_mm);
 	struct mm_val *m = bpf_map_lookup_elem(&mms, &mm);
 	struct unmap_scan s;
 
 	if (!m)
-		return 0;
+		return;
 	s.mm_id = m->id;
 	s.start = BPF_CORE_READ(vma, vm_start);
 	s.end = BPF_CORE_READ(vma, vm_end);
 	bpf_for_each_map_elem(&pins, mark_after_unmap, &s, 0);
-	return 0;
+	return;
 }

@@ -130,14 +130,90 @@ static __always_inline bool mm_rss_read(struct mm_struct *mm, __s64 *out)
 	return true;
 }
 
+/* kprobe backend: the same four, arguments from registers */
+SEC("kprobe/page_add_new_anon_rmap")
+int BPF_KPROBE(rmap_add_new_anon_kprobe, struct page *page, struct vm_area_struct *vma)
+{
+	rss_move(vma, page, RSS_ANON, compound_pages(page));
+	return 0;
+}
+
+SEC("kprobe/page_add_anon_rmap")
+int BPF_KPROBE(rmap_add_anon_kprobe, struct page *page, struct vm_area_struct *vma,
+	       unsigned long address, unsigned int flags)
+{
+	rss_move(vma, page, RSS_ANON, (flags & RMAP_COMPOUND) ? PMD_PAGES : 1);
+	return 0;
+}
+
+SEC("kprobe/page_add_file_rmap")
+int BPF_KPROBE(rmap_add_file_kprobe, struct page *page, struct vm_area_struct *vma, bool compound)
+{
+	rss_move(vma, page, page_member(page), compound ? PMD_PAGES : 1);
+	return 0;
+}
+
+SEC("kprobe/page_remove_rmap")
+int BPF_KPROBE(rmap_remove_kprobe, struct page *page, struct vm_area_struct *vma, bool compound)
+{
+	rss_move(vma, page, page_member(page), compound ? -PMD_PAGES : -1);
+	return 0;
+}
+
 /*
  * copy_page_range(dst_vma, src_vma) copies the parent's present ptes into the child (fork, in
  * the parent's context) with the rmap duplicated inline, and adds what it copied to the
  * child's mm counters (add_mm_rss_vec() in copy_pte_range()). The child's VMA enters with that
  * counter delta, exact; where the counters cannot be read, with the parent VMA's net RSS.
  */
+static __always_inline void fork_copied(struct vm_area_struct *dst, struct vm_area_struct *src,
+					int ret);
+
 SEC("fexit/copy_page_range")
 int BPF_PROG(fork_copy, struct vm_area_struct *dst, struct vm_area_struct *src, int ret)
+{
+	fork_copied(dst, src, ret);
+	return 0;
+}
+
+/* kprobe backend: the entry stashes (dst, src) for the return */
+struct copy_args {
+	__u64 dst, src;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct copy_args);
+} copy_stash SEC(".maps");
+
+SEC("kprobe/copy_page_range")
+int BPF_KPROBE(fork_copy_kprobe, struct vm_area_struct *dst, struct vm_area_struct *src)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct copy_args a = { (__u64)dst, (__u64)src };
+
+	if (tgid_traced(id >> 32) && bpf_map_update_elem(&copy_stash, &id, &a, BPF_ANY))
+		count_drop(DROP_STASH_FULL);
+	return 0;
+}
+
+SEC("kretprobe/copy_page_range")
+int BPF_KRETPROBE(fork_copy_kretprobe, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct copy_args *a = bpf_map_lookup_elem(&copy_stash, &id);
+
+	if (!a)
+		return 0;
+	fork_copied((struct vm_area_struct *)a->dst, (struct vm_area_struct *)a->src, ret);
+	bpf_map_delete_elem(&copy_stash, &id);
+	return 0;
+}
+
+static __always_inline void fork_copied(struct vm_area_struct *dst, struct vm_area_struct *src,
+					int ret)
 {
 	/* copy_process() runs copy_mm() before it assigns the child's pid and tgid: the child's
 	 * rows are keyed with tgid 0 here and given to their owner in userspace, through `mms`
@@ -153,10 +229,10 @@ int BPF_PROG(fork_copy, struct vm_area_struct *dst, struct vm_area_struct *src, 
 	struct vma_val *pv, *cv;
 
 	if (ret || !tgid_traced(ptgid))
-		return 0;
+		return;
 	cm = mm_get(cmm, 0);
 	if (!cm)
-		return 0;
+		return;
 	pm = bpf_map_lookup_elem(&mms, &pmm);
 	if (mm_rss_read(cmm_p, now)) {
 		for (int m = 0; m < 4; m++) {
@@ -168,19 +244,19 @@ int BPF_PROG(fork_copy, struct vm_area_struct *dst, struct vm_area_struct *src, 
 			cm->flags |= MM_UNOBSERVED;
 		pv = bpf_map_lookup_elem(&vmas, &pk);
 		if (!pv)
-			return 0;
+			return;
 		for (int m = 0; m < RSS_MEMBERS; m++)
 			delta[m] = pv->rss_in[m] - pv->rss_out[m];
 	}
 	if (!delta[0] && !delta[1] && !delta[2] && !delta[3])
-		return 0;
+		return;
 	cv = vma_get_task(dst, 0, bpf_get_current_task_btf());
 	if (!cv)
-		return 0;
+		return;
 	for (int m = 0; m < RSS_MEMBERS; m++)
 		if (delta[m] > 0)
 			__sync_fetch_and_add(&cv->rss_in[m], delta[m]);
-	return 0;
+	return;
 }
 
 /* ----- teardown ----- */

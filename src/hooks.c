@@ -113,6 +113,10 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 			{ MECH_FENTRY, "page_add_new_anon_rmap page_add_anon_rmap page_add_file_rmap "
 				       "page_remove_rmap",
 			  { "rmap_add_new_anon", "rmap_add_anon", "rmap_add_file", "rmap_remove" } },
+			{ MECH_KPROBE, "page_add_new_anon_rmap page_add_anon_rmap page_add_file_rmap "
+				       "page_remove_rmap",
+			  { "rmap_add_new_anon_kprobe", "rmap_add_anon_kprobe", "rmap_add_file_kprobe",
+			    "rmap_remove_kprobe" } },
 		},
 	},
 	[HOOK_FORK_COPY] = {
@@ -121,6 +125,7 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 		.lost = "per-VMA RSS of forked children is not seeded: COW children under-count",
 		.cand = {
 			{ MECH_FEXIT, "copy_page_range", { "fork_copy" } },
+			{ MECH_KPROBE, "copy_page_range", { "fork_copy_kprobe", "fork_copy_kretprobe" } },
 		},
 	},
 	[HOOK_VMA_FREE] = {
@@ -158,6 +163,10 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 			 * 6.10+ takes a folio first (not written) */
 			{ MECH_FEXIT, "try_grab_page try_grab_folio",
 			  { "pin_grab_page_fexit", "pin_grab_folio_fexit" }, NULL, 0, "page" },
+			/* a kprobe and a kretprobe on each */
+			{ MECH_KPROBE, "try_grab_page try_grab_page try_grab_folio try_grab_folio",
+			  { "pin_grab_page_kprobe", "pin_grab_page_kretprobe", "pin_grab_folio_kprobe",
+			    "pin_grab_folio_kretprobe" }, NULL, 0, "page" },
 		},
 	},
 	[HOOK_PIN_RELEASE] = {
@@ -166,6 +175,7 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 		.lost = "outstanding pins cannot be tracked",
 		.cand = {
 			{ MECH_FENTRY, "gup_put_folio", { "pin_release_fentry" }, NULL, 0, "folio" },
+			{ MECH_KPROBE, "gup_put_folio", { "pin_release_kprobe" }, NULL, 0, "folio" },
 		},
 	},
 	[HOOK_PIN_ADDR] = {
@@ -184,6 +194,7 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 		.lost = "no PIN_AFTER_UNMAP findings",
 		.cand = {
 			{ MECH_FENTRY, "vm_area_free", { "pin_vma_free" } },
+			{ MECH_KPROBE, "vm_area_free", { "pin_vma_free_kprobe" } },
 		},
 	},
 	[HOOK_RSS] = {

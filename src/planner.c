@@ -365,11 +365,13 @@ static bool backend_allows(enum backend b, const struct hook_def *d, enum mech m
 {
 	if (b == BACKEND_AUTO || !hook_has_function_cand(d))
 		return true;
+	/* a forced backend excludes the other function mechanism; a hook's tracepoint stays
+	 * available as its fallback */
 	switch (b) {
 	case BACKEND_FENTRY:
-		return m == MECH_FENTRY || m == MECH_FEXIT;
+		return m != MECH_KPROBE && m != MECH_KRETPROBE;
 	case BACKEND_KPROBE:
-		return m == MECH_KPROBE || m == MECH_KRETPROBE;
+		return m != MECH_FENTRY && m != MECH_FEXIT;
 	case BACKEND_TRACEPOINT:
 		return !is_function_mech(m);
 	default:
@@ -474,11 +476,10 @@ static struct bpf_link *attach_one(const struct candidate *c, struct bpf_program
 	const char *ev;
 
 	switch (c->mech) {
-	case MECH_KPROBE:	/* a kprobe, and its kretprobe partner on the same function */
-		if (strchr(c->target, ' '))
-			return bpf_program__attach_kprobe(prog, false,
-							  cand_target(c, p, fn, sizeof(fn)));
-		return bpf_program__attach_kprobe(prog, p == 1, c->target);
+	case MECH_KPROBE:	/* kprobes and kretprobes, as their sections say */
+		return bpf_program__attach_kprobe(prog,
+				!strncmp(bpf_program__section_name(prog), "kretprobe", 9),
+				cand_target(c, p, fn, sizeof(fn)));
 	case MECH_KRETPROBE:
 		return bpf_program__attach_kprobe(prog, true, c->target);
 	case MECH_TRACEPOINT:

@@ -330,4 +330,39 @@ if d:
     ok(f.get("RSS_IMBALANCE", {}).get("module") == "pfnfix" and
        "handpte_fault" in f.get("RSS_IMBALANCE", {}).get("fault_handler", ""),
        "the imbalance is attributed to the fixture's VMA and handler")
+# RSS and pins on the kprobe backend
+d = doc("rss-kprobe")
+ok(d is not None and rc("rss-kprobe") == 0 and hook(d, "rss-rmap").get("mechanism") == "kprobe"
+   and hook(d, "fork-copy").get("mechanism") == "kprobe",
+   "rss scenario on --backend kprobe (rss-rmap and fork-copy as kprobes)",
+   text("rss-kprobe.out")[-1500:])
+if d:
+    out = text("rss-kprobe.out")
+    quiet = {int(p): (int(a), int(b)) for p, a, b in
+             re.findall(r"rsswork: pid (\d+) quiet (\d+) (\d+)", out)}
+    want = re.findall(r"rsswork: pid (\d+) vma (0x[0-9a-f]+) rss_kb (\d+)", out)
+    bad = []
+    for pid, start, kb in want:
+        a, b = quiet.get(int(pid), (0, 0))
+        got = set()
+        for s_ in d["timeline"]["samples"]:
+            if a < s_["t_ns"] < b:
+                r = [v for v in s_["vmas"] if v["pid"] == int(pid) and v["start"] == start]
+                got.add(sum(r[0]["rss"].values()) * 4 if r else 0)
+        if got != {int(kb)}:
+            bad.append((pid, start, kb, got))
+    ok(len(want) == 10 and not bad, "kprobe backend: per-VMA RSS equals smaps Rss", bad)
+    ok(not [x for x in d["findings"] if x["rule"] == "RSS_IMBALANCE"],
+       "kprobe backend: no RSS imbalance", d["findings"])
+d = doc("pins-kprobe")
+ok(d is not None and rc("pins-kprobe") == 1 and hook(d, "pin-grab").get("mechanism") == "kprobe",
+   "pins scenario on --backend kprobe (grabs by kprobe+kretprobe)", text("pins-kprobe.out")[-1500:])
+if d:
+    t = d["pins"]["totals"]
+    ok(t["pin_acquired"] - t["pin_zero_page"] == t["vmstat_acquired_delta"] and
+       t["pin_released"] - t["pin_zero_page_released"] == t["vmstat_released_delta"],
+       "kprobe backend: FOLL_PIN totals equal /proc/vmstat deltas (zero page apart)", t)
+    leak = [f for f in d["findings"] if f["rule"] == "PIN_LEAK"]
+    ok(len(leak) == 1 and leak[0]["count"] == 8 and leak[0]["pinner_comm"] == "pinuser",
+       "kprobe backend: PIN_LEAK of the 8 leaked pages", leak)
 done()

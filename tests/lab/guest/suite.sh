@@ -85,6 +85,12 @@ fi
 scenario pins pfnscope check --json pins.json -- sh -c 'pinwork uring && pinwork vmreadv &&
 	pinwork zero && pinwork odirect /mnt/ext4/od && pinuser leak 8 && pinuser balanced 8'
 
+# the same RSS and pin scenarios on the kprobe backend
+scenario rss-kprobe pfnscope check --backend kprobe --timeline 40 --json rss-kprobe.json -- \
+	rsswork --file /mnt/ext4/f2 --shm /tmp/shm2 --dev /dev/pfnfix_reserved
+scenario pins-kprobe pfnscope check --backend kprobe --json pins-kprobe.json -- sh -c \
+	'pinwork uring && pinwork vmreadv && pinwork zero && pinuser leak 8 && pinuser balanced 8'
+
 # pfnscope pins: watch, then list what is still pinned
 scenario pinscmd sh -c 'pfnscope pins -d 4 --json > pinscmd.json & sleep 2; pinuser leak 4; wait'
 emit pinscmd.json
