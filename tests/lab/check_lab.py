@@ -49,6 +49,25 @@ def doc(name):
         return None
 
 
+def rss_mismatches(d, out):
+    """VMAs whose RSS in the still-window samples differs from the smaps Rss rsswork printed;
+    returns (number of VMAs printed, mismatches)."""
+    quiet = {int(p): (int(a), int(b)) for p, a, b in
+             re.findall(r"rsswork: pid (\d+) quiet (\d+) (\d+)", out)}
+    want = re.findall(r"rsswork: pid (\d+) vma (0x[0-9a-f]+) rss_kb (\d+)", out)
+    bad = []
+    for pid, start, kb in want:
+        a, b = quiet.get(int(pid), (0, 0))
+        got = set()
+        for smp in d["timeline"]["samples"]:
+            if a < smp["t_ns"] < b:
+                r = [v for v in smp["vmas"] if v["pid"] == int(pid) and v["start"] == start]
+                got.add(sum(r[0]["rss"].values()) * 4 if r else 0)
+        if got != {int(kb)}:
+            bad.append((pid, start, kb, got))
+    return len(want), bad, len(quiet)
+
+
 def hook(d, name):
     return next((h for h in d["pfnscope"]["plan"] if h["hook"] == name), {})
 
@@ -281,21 +300,9 @@ ok(d is not None and rc("rss") == 0, "rss scenario ran (the fixture's warning is
    "--fail-on error: exit 0)", text("rss.out")[-2000:])
 if d:
     out = text("rss.out")
-    quiet = {int(p): (int(a), int(b)) for p, a, b in
-             re.findall(r"rsswork: pid (\d+) quiet (\d+) (\d+)", out)}
-    want = re.findall(r"rsswork: pid (\d+) vma (0x[0-9a-f]+) rss_kb (\d+)", out)
-    ok(len(quiet) == 2 and len(want) == 10, "rsswork: two processes, five VMAs each", out[-1500:])
-    bad = []
-    for pid, start, kb in want:
-        a, b = quiet.get(int(pid), (0, 0))
-        got = set()
-        for s in d["timeline"]["samples"]:
-            if a < s["t_ns"] < b:
-                r = [v for v in s["vmas"] if v["pid"] == int(pid) and v["start"] == start]
-                got.add(sum(r[0]["rss"].values()) * 4 if r else 0)
-        if got != {int(kb)}:
-            bad.append((pid, start, kb, got))
-    ok(not bad and want, "per-VMA RSS in every still-window sample equals smaps Rss "
+    nwant, bad, nquiet = rss_mismatches(d, out)
+    ok(nquiet == 2 and nwant == 10, "rsswork: two processes, five VMAs each", out[-1500:])
+    ok(not bad and nwant, "per-VMA RSS in every still-window sample equals smaps Rss "
        "(anon, private file+COW, shared file, shmem, fixture, forked child)", bad)
     ok(not [x for x in d["findings"] if x["rule"] == "RSS_IMBALANCE"] and
        all(all(v == 0 for v in m["rss_net"].values())
@@ -337,21 +344,8 @@ ok(d is not None and rc("rss-kprobe") == 0 and hook(d, "rss-rmap").get("mechanis
    "rss scenario on --backend kprobe (rss-rmap and fork-copy as kprobes)",
    text("rss-kprobe.out")[-1500:])
 if d:
-    out = text("rss-kprobe.out")
-    quiet = {int(p): (int(a), int(b)) for p, a, b in
-             re.findall(r"rsswork: pid (\d+) quiet (\d+) (\d+)", out)}
-    want = re.findall(r"rsswork: pid (\d+) vma (0x[0-9a-f]+) rss_kb (\d+)", out)
-    bad = []
-    for pid, start, kb in want:
-        a, b = quiet.get(int(pid), (0, 0))
-        got = set()
-        for s_ in d["timeline"]["samples"]:
-            if a < s_["t_ns"] < b:
-                r = [v for v in s_["vmas"] if v["pid"] == int(pid) and v["start"] == start]
-                got.add(sum(r[0]["rss"].values()) * 4 if r else 0)
-        if got != {int(kb)}:
-            bad.append((pid, start, kb, got))
-    ok(len(want) == 10 and not bad, "kprobe backend: per-VMA RSS equals smaps Rss", bad)
+    nwant, bad, _ = rss_mismatches(d, text("rss-kprobe.out"))
+    ok(nwant == 10 and not bad, "kprobe backend: per-VMA RSS equals smaps Rss", bad)
     ok(not [x for x in d["findings"] if x["rule"] == "RSS_IMBALANCE"],
        "kprobe backend: no RSS imbalance", d["findings"])
 d = doc("pins-kprobe")
