@@ -65,7 +65,7 @@ $(LAB_MODS): $(BUILD)/modules/%.ko: tests/modules/%.c $(LAB_MOD_HDRS) tests/lab.
 		CONFIG_DEBUG_INFO_BTF_MODULES= modules
 	$(Q)cp $(LAB_KBUILD)/$*/$*.ko $@
 
-$(LAB_WLS): $(BUILD)/workloads/%: tests/workloads/%.c $(LAB_MOD_HDRS) tests/lab.mk
+$(LAB_WLS): $(BUILD)/workloads/%: tests/workloads/%.c tests/workloads/workload.h $(LAB_MOD_HDRS) tests/lab.mk
 	$(call lab_msg,CC-STATIC,$*)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(LAB_CC) $(LAB_WL_CFLAGS) -Itests/modules -o $@ $<

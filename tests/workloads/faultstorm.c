@@ -19,19 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static long parse_num(const char *s, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || end == s || *end || v < 1) {
-		fprintf(stderr, "faultstorm: bad %s '%s'\n", what, s);
-		exit(2);
-	}
-	return v;
-}
+#include "workload.h"
 
 /* Fields 10 (minflt) and 12 (majflt) of /proc/self/stat; comm may hold
  * spaces and parentheses, so parse from the last ')'. */
@@ -68,9 +56,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: faultstorm MIB [ROUNDS]\n");
 		return 2;
 	}
-	mib = parse_num(argv[1], "MIB");
+	mib = parse_num("faultstorm", argv[1], "MIB", 1);
 	if (argc == 3)
-		rounds = parse_num(argv[2], "ROUNDS");
+		rounds = parse_num("faultstorm", argv[2], "ROUNDS", 1);
 	len = (size_t)mib << 20;
 	npages = len / pagesz;
 

@@ -25,6 +25,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "workload.h"
+
 static sigjmp_buf touch_env;
 static volatile sig_atomic_t touch_sig;
 
@@ -72,20 +74,6 @@ static void usage(void)
 	exit(2);
 }
 
-static long parse_num(const char *s, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || end == s || *end || v < 0) {
-		fprintf(stderr, "fixmap: bad %s '%s'\n", what, s);
-		exit(2);
-	}
-	return v;
-}
-
 /* Bits 0-54 of a /proc/PID/pagemap entry are the pfn when bit 63 (present) is set. */
 static void print_pagemap(const char *dev, unsigned char *map, long npages, long pagesz)
 {
@@ -121,7 +109,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--hold")) {
 			if (++i >= argc)
 				usage();
-			hold = parse_num(argv[i], "--hold");
+			hold = parse_num("fixmap", argv[i], "--hold", 0);
 		} else if (!strcmp(argv[i], "--offset")) {
 			char *end;
 
@@ -151,7 +139,7 @@ int main(int argc, char **argv)
 	}
 	if (!dev || !npages_arg)
 		usage();
-	npages = parse_num(npages_arg, "NPAGES");
+	npages = parse_num("fixmap", npages_arg, "NPAGES", 0);
 	if (npages < 1) {
 		fprintf(stderr, "fixmap: NPAGES must be >= 1\n");
 		return 2;

@@ -19,6 +19,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "workload.h"
+
 #include "pfnfix_uapi.h"
 
 #define PIN_DEV "/dev/pfnfix_pin"
@@ -28,20 +30,6 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: pinuser leak|balanced NPAGES [--ro] [--longterm] [--hold SECONDS]\n");
 	exit(2);
-}
-
-static long parse_num(const char *s, const char *what)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 0);
-	if (errno || end == s || *end || v < 0) {
-		fprintf(stderr, "pinuser: bad %s '%s'\n", what, s);
-		exit(2);
-	}
-	return v;
 }
 
 int main(int argc, char **argv)
@@ -60,7 +48,7 @@ int main(int argc, char **argv)
 		cmd = PFNFIX_PIN_BALANCED;
 	else
 		usage();
-	npages = parse_num(argv[2], "NPAGES");
+	npages = parse_num("pinuser", argv[2], "NPAGES", 0);
 	if (npages < 1 || npages > PFNFIX_PIN_MAX_PAGES) {
 		fprintf(stderr, "pinuser: NPAGES must be 1..%d\n", PFNFIX_PIN_MAX_PAGES);
 		return 2;
@@ -71,7 +59,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--longterm"))
 			req.flags |= PFNFIX_PIN_LONGTERM;
 		else if (!strcmp(argv[i], "--hold") && i + 1 < argc)
-			hold = parse_num(argv[++i], "--hold");
+			hold = parse_num("pinuser", argv[++i], "--hold", 0);
 		else
 			usage();
 	}
