@@ -119,38 +119,45 @@ static __always_inline void vma_fill_name(struct vma_val *v, struct vm_area_stru
 
 /* The address that names a VMA in its key: vm_start, but vm_end for a stack (VM_GROWSDOWN,
  * whose vm_start moves as it grows, expand_downwards() in mm/mmap.c). */
+static __always_inline __u64 anchor_of(__u64 start, __u64 end, __u64 flags)
+{
+	return (flags & 0x100) ? end : start;	/* VM_GROWSDOWN */
+}
+
 static __always_inline __u64 vma_anchor(struct vm_area_struct *vma)
 {
-	if (BPF_CORE_READ(vma, vm_flags) & 0x100)	/* VM_GROWSDOWN */
-		return BPF_CORE_READ(vma, vm_end);
-	return BPF_CORE_READ(vma, vm_start);
+	return anchor_of(BPF_CORE_READ(vma, vm_start), BPF_CORE_READ(vma, vm_end),
+			 BPF_CORE_READ(vma, vm_flags));
 }
 
 /* The row of @vma as seen by @task (of @tgid); created (identity captured) on first sight. */
 static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, __u32 tgid,
 						    struct task_struct *task)
 {
+	/* hot path: each field is read once, for the key and the refresh alike */
+	__u64 start = BPF_CORE_READ(vma, vm_start), end = BPF_CORE_READ(vma, vm_end);
+	__u64 flags = BPF_CORE_READ(vma, vm_flags);
 	struct vma_key key = {
 		.tgid = tgid,
-		.vm_start = vma_anchor(vma),
+		.vm_start = anchor_of(start, end, flags),
 		.vma_cookie = (__u64)vma,
 	};
 	struct vma_val *v = bpf_map_lookup_elem(&vmas, &key);
 	__u32 zero = 0;
 
 	if (v) {
-		v->vm_start = BPF_CORE_READ(vma, vm_start);
-		v->vm_end = BPF_CORE_READ(vma, vm_end);
-		v->vm_flags = BPF_CORE_READ(vma, vm_flags);
+		v->vm_start = start;
+		v->vm_end = end;
+		v->vm_flags = flags;
 		return v;
 	}
 	v = bpf_map_lookup_elem(&vma_scratch, &zero);
 	if (!v)
 		return NULL;
 	__builtin_memset(v, 0, sizeof(*v));
-	v->vm_start = BPF_CORE_READ(vma, vm_start);
-	v->vm_end = BPF_CORE_READ(vma, vm_end);
-	v->vm_flags = BPF_CORE_READ(vma, vm_flags);
+	v->vm_start = start;
+	v->vm_end = end;
+	v->vm_flags = flags;
 	v->vm_pgoff = BPF_CORE_READ(vma, vm_pgoff);
 	v->vm_ops = (__u64)BPF_CORE_READ(vma, vm_ops);
 	v->id = seq_next(SEQ_VMA_ROW);

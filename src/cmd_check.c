@@ -50,9 +50,9 @@ static const char doc[] =
 	"    pfnscope check --json out.json -- ./t    # also write the JSON document\n"
 	"    pfnscope check --json - -- ./t           # JSON on stdout, table on stderr\n"
 	"    pfnscope check --backend kprobe -- ./t   # force kprobes instead of fentry\n"
-	"    pfnscope check -m mydrv -- ./t           # only VMAs whose vm_ops are in mydrv.ko\n"
-	"    pfnscope check --policy p.txt -- ./t     # lower/silence rules (docs/findings.md)\n"
-	"    pfnscope check --timeline 100 --json o.json -- ./t  # per-VMA RSS every 100 ms\n"
+	"    pfnscope check -m mydrv -- ./t           # only mydrv.ko's VMAs\n"
+	"    pfnscope check --policy p.txt -- ./t     # lower or silence rules\n"
+	"    pfnscope check --timeline 100 --json o.json -- ./t   # RSS every 100 ms\n"
 	"\n"
 	"Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage error, "
 	"3 environment error (not root, no BTF, nothing could attach).";
@@ -66,8 +66,8 @@ static const struct argp_option options[] = {
 	{ "max-vmas", OPT_MAX_VMAS, "N", 0, "Size of the in-kernel VMA table (default 65536)" },
 	{ "policy", OPT_POLICY, "FILE", 0, "Policy file: lower or silence rules for named vm_ops, "
 	  "handlers, modules or files" },
-	{ "module", OPT_MODULE, "NAME", 0, "Only VMAs whose vm_ops or fault handler are in module "
-	  "NAME" },
+	{ "module", OPT_MODULE, "NAME", 0, "Only VMAs whose driver (fault handler, mmap or vm_ops) "
+	  "is module NAME" },
 	{ "timeline", OPT_TIMELINE, "MS", 0, "Sample every VMA's RSS and faults every MS "
 	  "milliseconds into the JSON timeline (10..60000)" },
 	{},
