@@ -4,6 +4,7 @@
 #define PFNSCOPE_COMMON_BPF_H
 
 #include "pfnscope.h"
+#include "trace.h"
 
 #ifndef E2BIG
 #define E2BIG 7
@@ -35,6 +36,50 @@ static __always_inline void count_drop(__u32 reason)
 
 	if (v)
 		(*v)++;
+}
+
+/*
+ * Trace/record mode: each type in trace_mask goes to the ring buffer `events` (shared by every
+ * object). Wakeups are batched: the consumer is woken only once trace_wakeup_bytes are waiting
+ * (a wakeup per event costs an irq_work and a context switch; the consumer also polls on a
+ * timer). With trace_mask 0 the verifier removes all of this as dead code.
+ */
+const volatile __u32 trace_mask = 0;
+const volatile __u64 trace_wakeup_bytes = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);	/* sized by the loader in trace mode */
+} events SEC(".maps");
+
+static __always_inline struct trace_rec *trace_reserve(__u32 type)
+{
+	struct trace_rec *e;
+	__u64 id;
+
+	if (!(trace_mask & (1u << type)))
+		return NULL;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop(DROP_RINGBUF_FULL);
+		return NULL;
+	}
+	id = bpf_get_current_pid_tgid();
+	__builtin_memset(e, 0, sizeof(*e));
+	e->ts_ns = bpf_ktime_get_ns();
+	e->type = type;
+	e->tgid = id >> 32;
+	e->tid = id;
+	return e;
+}
+
+static __always_inline void trace_submit(struct trace_rec *e)
+{
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= trace_wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
 }
 
 static __always_inline bool tgid_traced(__u32 tgid)

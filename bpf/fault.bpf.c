@@ -60,6 +60,7 @@ int BPF_PROG(task_exit, struct task_struct *p)
 		pv->exit_code = p->exit_code;
 		pv->ppid = BPF_CORE_READ(p, real_parent, tgid);
 		bpf_probe_read_kernel_str(pv->comm, sizeof(pv->comm), p->comm);
+		trace_vma(TE_EXIT, NULL, 0, 0, p->exit_code);
 	}
 	return 0;
 }
@@ -72,8 +73,20 @@ int BPF_PROG(task_exit, struct task_struct *p)
  * VM_FAULT_ERROR is not counted in min_flt/maj_flt, and it is major if VM_FAULT_MAJOR or
  * FAULT_FLAG_TRIED. min_flt is charged to current, also for GUP faults on another mm.
  */
-static __always_inline void account_fault(struct vm_area_struct *vma, unsigned int flags,
-					  bool gup, unsigned int ret)
+static __always_inline void trace_fault(__u64 vma_id, __u64 address, __u64 flags)
+{
+	struct trace_rec *e = trace_reserve(TE_FAULT);
+
+	if (!e)
+		return;
+	e->vma_id = vma_id;
+	e->addr = address;
+	e->count = flags;
+	trace_submit(e);
+}
+
+static __always_inline void account_fault(struct vm_area_struct *vma, __u64 address,
+					  unsigned int flags, bool gup, unsigned int ret)
 {
 	__u32 tgid = current_tgid();
 	unsigned int error_mask;
@@ -105,6 +118,7 @@ static __always_inline void account_fault(struct vm_area_struct *vma, unsigned i
 	pv = proc_get(tgid);
 	if (pv)
 		__sync_fetch_and_add(&pv->faults, 1);
+	trace_fault(v ? v->id : 0, address, flags);
 	if (!v)
 		return;
 	__sync_fetch_and_add(&v->faults, 1);
@@ -118,13 +132,14 @@ SEC("fexit/handle_mm_fault")
 int BPF_PROG(fault_count_fexit, struct vm_area_struct *vma, unsigned long address,
 	     unsigned int flags, struct pt_regs *regs, vm_fault_t ret)
 {
-	account_fault(vma, flags, regs == NULL, ret);
+	account_fault(vma, address, flags, regs == NULL, ret);
 	return 0;
 }
 
 /* kprobe backend: the entry stashes the arguments the return needs, per thread */
 struct fault_stash {
 	struct vm_area_struct *vma;
+	__u64 address;
 	__u32 flags;
 	__u32 gup;
 };
@@ -141,7 +156,8 @@ int BPF_KPROBE(fault_count_kprobe, struct vm_area_struct *vma, unsigned long add
 	       unsigned int flags, struct pt_regs *regs)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct fault_stash s = { .vma = vma, .flags = flags, .gup = regs == NULL };
+	struct fault_stash s = { .vma = vma, .address = address, .flags = flags,
+				 .gup = regs == NULL };
 
 	if (!tgid_traced(id >> 32))
 		return 0;
@@ -163,7 +179,7 @@ int BPF_KRETPROBE(fault_count_kretprobe, vm_fault_t ret)
 		count_drop(DROP_STASH_MISS);
 		return 0;
 	}
-	account_fault(s->vma, s->flags, s->gup, ret);
+	account_fault(s->vma, s->address, s->flags, s->gup, ret);
 	bpf_map_delete_elem(&fault_stash, &id);
 	return 0;
 }
@@ -213,6 +229,8 @@ static __always_inline bool mm_seq(struct mm_struct *mm, __u32 *seq)
 
 struct fault_lookup {
 	__u64 mm;
+	__u64 address;
+	__u64 error;
 	__u32 seq;
 	bool cacheable;
 };
@@ -223,7 +241,7 @@ static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
 	__u32 zero = 0;
 	struct vma_cache *c;
 
-	account_fault(vma, 0, false, 0);
+	account_fault(vma, fl->address, fl->error, false, 0);
 	c = bpf_map_lookup_elem(&vma_cache, &zero);
 	if (c && fl->cacheable) {
 		c->mm = fl->mm;
@@ -243,7 +261,8 @@ int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsign
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct mm_struct *mm = task->mm;
-	struct fault_lookup fl = { .mm = ctx_arg_u64((void *)&mm, 0) };
+	struct fault_lookup fl = { .mm = ctx_arg_u64((void *)&mm, 0), .address = address,
+				   .error = error };
 	__u32 tgid = current_tgid(), zero = 0;
 	struct vma_cache *c;
 	struct proc_val *pv;
@@ -261,6 +280,7 @@ int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsign
 		if (pv)
 			__sync_fetch_and_add(&pv->faults, 1);
 		__sync_fetch_and_add(&v->faults, 1);
+		trace_fault(v->id, address, error);
 		return 0;
 	}
 	if (bpf_find_vma(task, address, fault_vma_cb, &fl, 0)) {
@@ -268,6 +288,7 @@ int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsign
 		pv = proc_get(tgid);
 		if (pv)
 			__sync_fetch_and_add(&pv->faults, 1);
+		trace_fault(0, address, error);
 	}
 	return 0;
 }

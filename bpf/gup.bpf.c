@@ -151,6 +151,20 @@ static __always_inline __u64 zero_page_pfn(void)
 	return z;
 }
 
+static __always_inline void trace_pin(__u32 type, __u32 kind, __u64 addr, __u64 pfn,
+				      __u64 refs)
+{
+	struct trace_rec *e = trace_reserve(type);
+
+	if (!e)
+		return;
+	e->src = kind;
+	e->addr = addr;
+	e->pfn = pfn;
+	e->count = refs;
+	trace_submit(e);
+}
+
 static __always_inline void grabbed(void *ctx, struct page *page, __u64 refs, __u32 flags)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns(), pfn;
@@ -187,6 +201,7 @@ static __always_inline void grabbed(void *ctx, struct page *page, __u64 refs, __
 	}
 	if (ck.kind == PIN_KIND_GET) {
 		total_add(PT_GET_ACQUIRED, refs);
+		trace_pin(TE_PIN, ck.kind, cur ? cur->addr : 0, pfn, refs);
 		if (cur)
 			cur->addr += refs << 12;
 		return;
@@ -214,6 +229,7 @@ static __always_inline void grabbed(void *ctx, struct page *page, __u64 refs, __
 	if (pv)
 		__sync_fetch_and_add(&pv->refs, refs);
 	cur = bpf_map_lookup_elem(&gup_cursors, &id);
+	trace_pin(TE_PIN, ck.kind, cur ? cur->addr : 0, pfn, refs);
 	if (cur)
 		cur->addr += refs << 12;
 }
@@ -318,6 +334,7 @@ static __always_inline void pin_released(__u64 folio, __u64 refs, __u32 flags)
 	if (!pv && !tgid_traced(tgid))
 		return;
 	total_add(PT_PIN_RELEASED, refs);
+	trace_pin(TE_UNPIN, pv ? pv->caller.kind : PIN_KIND_PIN, pv ? pv->addr : 0, pfn, refs);
 	/* gup_put_folio() leaves the zero page out of NR_FOLL_PIN_RELEASED, as the grab does */
 	if (pfn == zero_page_pfn())
 		total_add(PT_PIN_ZERO_RELEASED, refs);

@@ -66,6 +66,21 @@ static __always_inline void pfn_record(struct vm_area_struct *vma, __u32 tgid, _
 	__sync_fetch_and_add(&pv->count, count);
 	pv->last_ns = now;
 	pv->refcount = refcount;
+	{
+		struct trace_rec *e = trace_reserve(TE_PFN);
+
+		if (e) {
+			e->vma_id = key.vma_id;
+			e->pfn = pfn;
+			e->count = count;
+			e->src = src;
+			e->state = state;
+			e->req_cache = key.req_cache;
+			e->inst_cache = key.inst_cache;
+			e->mm_id = v->mm;
+			trace_submit(e);
+		}
+	}
 }
 
 #endif /* PFNSCOPE_PFN_BPF_H */

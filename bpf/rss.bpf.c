@@ -46,6 +46,16 @@ static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s
 	if (pages > v->peak[member])
 		v->peak[member] = pages;
 	v->events++;
+	{
+		struct trace_rec *e = trace_reserve(TE_RSS);
+
+		if (e) {
+			e->src = member;
+			e->pfn = pages;
+			e->mm_id = mm_id;
+			trace_submit(e);
+		}
+	}
 }
 
 SEC("tracepoint/kmem/rss_stat")

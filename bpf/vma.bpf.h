@@ -229,6 +229,24 @@ static __always_inline void vma_retire(struct vm_area_struct *vma, __u32 owner)
 		vma_rekey(&ko, vo, owner);
 }
 
+/* A trace event about row @v (trace/record mode only). */
+static __always_inline void trace_vma(__u32 type, const struct vma_val *v, __u64 addr, __u64 pfn,
+				      __u64 count)
+{
+	struct trace_rec *e = trace_reserve(type);
+
+	if (!e)
+		return;
+	if (v) {
+		e->vma_id = v->id;
+		e->mm_id = v->mm;
+	}
+	e->addr = addr;
+	e->pfn = pfn;
+	e->count = count;
+	trace_submit(e);
+}
+
 /* The row of @vma as seen by the current task. */
 static __always_inline struct vma_val *vma_get(struct vm_area_struct *vma, __u32 tgid)
 {

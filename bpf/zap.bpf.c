@@ -265,8 +265,10 @@ static __always_inline void teardown(struct vm_area_struct *vma)
 {
 	struct vma_val *v = owner_row(vma);
 
-	if (v)
-		__sync_fetch_and_add(&v->teardowns, 1);
+	if (!v)
+		return;
+	__sync_fetch_and_add(&v->teardowns, 1);
+	trace_vma(TE_TEARDOWN, v, BPF_CORE_READ(vma, vm_start), 0, 1);
 }
 
 /* unmap_page_range(tlb, vma, addr, end, details): munmap, exit, MADV_DONTNEED, zap_vma_ptes */
@@ -308,25 +310,27 @@ int BPF_KPROBE(vma_free_kprobe, struct vm_area_struct *vma)
 }
 
 /* print_bad_pte(vma, addr, pte, page): the kernel found a pte it cannot account for */
-static __always_inline void bad_pte(struct vm_area_struct *vma)
+static __always_inline void bad_pte(struct vm_area_struct *vma, __u64 addr)
 {
 	struct vma_val *v = owner_row(vma);
 
-	if (v)
-		__sync_fetch_and_add(&v->bad_ptes, 1);
+	if (!v)
+		return;
+	__sync_fetch_and_add(&v->bad_ptes, 1);
+	trace_vma(TE_BAD_PTE, v, addr, 0, 1);
 }
 
 SEC("fentry/print_bad_pte")
-int BPF_PROG(bad_pte_fentry, struct vm_area_struct *vma)
+int BPF_PROG(bad_pte_fentry, struct vm_area_struct *vma, unsigned long addr)
 {
-	bad_pte(vma);
+	bad_pte(vma, addr);
 	return 0;
 }
 
 SEC("kprobe/print_bad_pte")
-int BPF_KPROBE(bad_pte_kprobe, struct vm_area_struct *vma)
+int BPF_KPROBE(bad_pte_kprobe, struct vm_area_struct *vma, unsigned long addr)
 {
-	bad_pte(vma);
+	bad_pte(vma, addr);
 	return 0;
 }
 

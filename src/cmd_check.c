@@ -15,13 +15,9 @@
 #include <unistd.h>
 #include "pfnscope.h"
 #include "options.h"
-#include "fault.h"
-#include "zap.h"
-#include "rss.h"
-#include "pins.h"
-#include "ksyms.h"
+#include "session.h"
+#include "collect.h"
 #include "report.h"
-#include "iomem.h"
 #include "rules.h"
 
 #define SNAPSHOT_MS 50
@@ -125,8 +121,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp_child children[] = { { &common_argp, 0, "Common options:", 1 }, {} };
-static const struct argp argp = { options, parse_opt, NULL, doc, children };
+static const struct argp argp = { options, parse_opt, NULL, doc, common_children };
 
 /* minflt and majflt from /proc/PID/stat (fields 10 and 12). Works on a zombie: the counters
  * live in the task and signal structs until the process is reaped. */
@@ -165,24 +160,18 @@ static void join_cmdline(char **cmd, char *buf, size_t n)
 
 int cmd_check(int argc, char **argv)
 {
+	struct session_opts so = { .filter_tgids = true };
 	struct zombie_stat *zs = NULL;
 	size_t nzs = 0, zcap = 0;
-	struct fault_opts fo = { .filter_tgids = true };
-	struct collect_maps maps;
 	struct report rep = { .command = "check" };
-	struct fault_ctx fc;
-	struct zap_ctx zc = {};
-	struct rss_ctx rc = {};
-	struct gup_ctx gc = {};
 	long long pin_acq0 = -1, pin_rel0 = -1;
 	struct output out = {};
 	struct timespec t0, t1;
-	struct ksyms *ks = NULL;
-	struct iomem *io = NULL;
 	struct policy pol = {};
+	struct state st = {};
 	char perr[512];
 	struct utsname uts;
-	static struct plan plan;
+	static struct session ses;
 	int ret = EXIT_ENV, err;
 	unsigned long poll_ms;
 	bool snapshot;
@@ -191,12 +180,6 @@ int cmd_check(int argc, char **argv)
 	args.fail_on = SEV_ERROR;
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, NULL))
 		return EXIT_USAGE;
-	if (!have_bpf_privileges())
-		return EXIT_ENV;
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		pr_err("the kernel has no BTF (/sys/kernel/btf/vmlinux): pfnscope needs CONFIG_DEBUG_INFO_BTF=y");
-		return EXIT_ENV;
-	}
 	if (policy_add_builtin(&pol) ||
 	    (args.policy && policy_load(&pol, args.policy, perr, sizeof(perr)))) {
 		pr_err("policy: %s", args.policy ? perr : "out of memory");
@@ -207,38 +190,19 @@ int cmd_check(int argc, char **argv)
 		err = output_open(&out, args.json);
 		if (err) {
 			pr_err("cannot create %s: %s", args.json, strerror(-err));
+			policy_free(&pol);
 			return EXIT_USAGE;
 		}
 	}
-	libbpf_print_setup();
-	ks = ksyms_load();
-	if (!ks || ks->all_zero)
-		pr_warn("kernel symbols unavailable (kptr_restrict?): handlers print as '?'; "
-			"sudo sysctl kernel.kptr_restrict=0");
-
-	io = iomem_load();
-	if (!io || io->all_zero)
-		pr_warn("/proc/iomem addresses unavailable (not root?): pfns cannot be classified");
-	plan_probe(&plan, args.backend);
-	fo.max_vmas = args.max_vmas;
-	if (fault_start(&fc, &plan, ks, &fo))
+	so.backend = args.backend;
+	so.max_vmas = args.max_vmas;
+	ret = session_start(&ses, &so);
+	if (ret)
 		goto out_abort;
-	zap_start(&zc, &fc, &plan);	/* failures are reported; pfnscope runs without RSS */
-	rss_start(&rc, &fc, &zc, &plan);
-	gup_start(&gc, &fc, ks, &plan);
-	if (!plan_hook_active(&plan, HOOK_FAULT_COUNT)) {
-		pr_err("no mechanism could attach the fault-count hook (pfnscope probe says why)");
-		goto out_stop;
-	}
-	if (!plan_hook_active(&plan, HOOK_TASK_FORK))
+	ret = EXIT_ENV;
+	if (!plan_hook_active(&ses.plan, HOOK_TASK_FORK))
 		pr_warn("children of the command will not be followed (task-fork hook not attached)");
-	for (int h = 0; h < HOOK__MAX; h++)
-		if (plan.hooks[h].status == HOOK_PLANNED)
-			plan.hooks[h].status = HOOK_NOT_BUILT;
-	for (int h = 0; h < HOOK__MAX; h++)
-		if (plan.hooks[h].status == HOOK_ATTACH_FAILED)
-			pr_warn("hook %s failed to attach: %s", plan.hooks[h].def->name,
-				plan.hooks[h].error);
+	session_warn_failed(&ses);
 
 	/* orphaned grandchildren are re-parented to us: their zombies are read and reaped here */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -250,7 +214,7 @@ int cmd_check(int argc, char **argv)
 
 	vmstat_pins(&pin_acq0, &pin_rel0);
 	fflush(NULL);
-	fault_follow_next_fork(&fc, true);
+	fault_follow_next_fork(&ses.fc, true);
 	child = fork();
 	if (child < 0) {
 		pr_err("fork: %s", strerror(errno));
@@ -261,17 +225,15 @@ int cmd_check(int argc, char **argv)
 		fprintf(stderr, "pfnscope: cannot run %s: %s\n", args.cmd[0], strerror(errno));
 		_exit(127);
 	}
-	fault_follow_next_fork(&fc, false);
-	if (!plan_hook_active(&plan, HOOK_TASK_FORK))
-		fault_trace_pid(&fc, child);	/* best effort: faults before this are missed */
+	fault_follow_next_fork(&ses.fc, false);
+	if (!plan_hook_active(&ses.plan, HOOK_TASK_FORK))
+		fault_trace_pid(&ses.fc, child);	/* best effort: faults before this are missed */
 	signal(SIGINT, SIG_IGN);	/* ^C goes to the command; we report when it is gone */
 
 	/* Without the pfn hooks, VM_PFNMAP/MIXEDMAP/IO VMAs are found by a vma-iter snapshot
 	 * every SNAPSHOT_MS while the command runs (a VMA that lives shorter may be missed). */
-	snapshot = plan_hook_active(&plan, HOOK_VMA_ITER) &&
-		   !plan_hook_active(&plan, HOOK_PFN_REMAP);
-	fault_maps(&fc, &maps);
-	maps.rss_fd = rss_map_fd(&rc);
+	snapshot = plan_hook_active(&ses.plan, HOOK_VMA_ITER) &&
+		   !plan_hook_active(&ses.plan, HOOK_PFN_REMAP);
 	rep.timeline_ms = args.timeline_ms;
 	poll_ms = snapshot ? SNAPSHOT_MS : 0;
 	if (args.timeline_ms && (!poll_ms || args.timeline_ms < poll_ms))
@@ -286,11 +248,13 @@ int cmd_check(int argc, char **argv)
 			break;	/* ECHILD: the command and every orphan are gone */
 		}
 		if (poll_ms && !si.si_pid) {
-			if (snapshot && fault_snapshot_vmas(&fc)) {
+			if (snapshot && fault_snapshot_vmas(&ses.fc)) {
 				pr_warn("vma-iter snapshot failed: %s", strerror(errno));
 				snapshot = false;
 			}
-			if (args.timeline_ms && collect_timeline_sample(&maps, &rep)) {
+			if (args.timeline_ms &&
+			    (session_read(&ses, &st, ST_MASK_TIMELINE) ||
+			     collect_timeline_sample(&st, &rep))) {
 				pr_err("out of memory");
 				goto out_stop;
 			}
@@ -316,7 +280,7 @@ int cmd_check(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	rep.duration_s = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 
-	rep.plan = &plan;
+	rep.plan = &ses.plan;
 	{
 		long long a, rl;
 
@@ -326,9 +290,11 @@ int cmd_check(int argc, char **argv)
 			rep.pins.vmstat_released = rl - pin_rel0;
 		}
 	}
-	err = collect_report(&maps, ks, &rep);
+	err = session_read(&ses, &st, ST_MASK_ALL);
 	if (!err)
-		err = pins_collect(&gc, ks, io, &rep);
+		err = collect_report(&st, ses.ks, &rep);
+	if (!err)
+		err = pins_collect(&st, ses.ks, ses.io, &rep);
 	if (err) {
 		pr_err("cannot read the BPF maps: %s", strerror(-err));
 		ret = EXIT_INTERNAL;
@@ -338,7 +304,7 @@ int cmd_check(int argc, char **argv)
 	for (size_t i = 0; i < rep.nr_vmas; i++)
 		rep.vmas[i].hidden = rep.vmas[i].merged ||
 				     (args.module && strcmp(rep.vmas[i].module, args.module));
-	if (findings_evaluate(&rep, io, &pol)) {
+	if (findings_evaluate(&rep, ses.io, &pol)) {
 		pr_err("out of memory");
 		ret = EXIT_INTERNAL;
 		goto out_stop;
@@ -365,17 +331,13 @@ int cmd_check(int argc, char **argv)
 		      EXIT_FINDINGS : EXIT_CLEAN;
 	}
 out_stop:
-	gup_stop(&gc);
-	rss_stop(&rc);
-	zap_stop(&zc);
-	fault_stop(&fc);
+	session_stop(&ses);
 out_abort:
 	if (ret != EXIT_CLEAN && ret != EXIT_FINDINGS)
 		output_abort(&out);
-	iomem_free(io);
 	policy_free(&pol);
 	report_free(&rep);
-	ksyms_free(ks);
+	state_free(&st);
 	free(zs);
 	return ret;
 }

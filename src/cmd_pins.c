@@ -14,10 +14,8 @@
 #include <json-c/json.h>
 #include "pfnscope.h"
 #include "options.h"
-#include "fault.h"
-#include "ksyms.h"
-#include "pins.h"
-#include "iomem.h"
+#include "session.h"
+#include "collect.h"
 #include "report.h"
 
 enum { OPT_JSON = 0x100, OPT_PID = 'p', OPT_DURATION = 'd' };
@@ -79,15 +77,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp_child children[] = { { &common_argp, 0, "Common options:", 1 }, {} };
-static const struct argp argp = { options, parse_opt, NULL, doc, children };
+static const struct argp argp = { options, parse_opt, NULL, doc, common_children };
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	stop = 1;
-}
 
 static int cmp_age(const void *a, const void *b)
 {
@@ -98,32 +89,24 @@ static int cmp_age(const void *a, const void *b)
 
 int cmd_pins(int argc, char **argv)
 {
-	static struct plan plan;
-	struct fault_opts fo = {};
-	struct report rep = { .command = "pins", .plan = &plan };
-	struct collect_maps maps;
-	struct gup_ctx gc = {};
-	struct fault_ctx fc;
-	struct ksyms *ks;
-	struct iomem *io;
+	struct session_opts so = { .quiet = true };
+	static struct session ses;
+	struct report rep = { .command = "pins" };
+	struct state st = {};
 	struct timespec t0, t;
-	int ret = EXIT_ENV;
+	int ret;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
-	if (!have_bpf_privileges())
-		return EXIT_ENV;
-	libbpf_print_setup();
-	ks = ksyms_load();
-	io = iomem_load();
-	plan_probe(&plan, BACKEND_AUTO);
-	fo.filter_tgids = args.pid > 0;
-	if (fault_start(&fc, &plan, ks, &fo))
-		goto out;
+	so.filter_tgids = args.pid > 0;
+	ret = session_start(&ses, &so);
+	if (ret)
+		return ret;
+	ret = EXIT_ENV;
+	rep.plan = &ses.plan;
 	if (args.pid > 0)
-		fault_trace_pid(&fc, args.pid);
-	gup_start(&gc, &fc, ks, &plan);
-	if (!gc.skel) {
+		fault_trace_pid(&ses.fc, args.pid);
+	if (!ses.gc.skel) {
 		long long acq, rel;
 
 		if (!vmstat_pins(&acq, &rel))
@@ -133,21 +116,20 @@ int cmd_pins(int argc, char **argv)
 		       "pins are unavailable, only the global counters above");
 		goto out_stop;
 	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	stop_on_signals();
 	if (!args.json)
 		fprintf(stderr, "pfnscope: no agent running: watching pins taken from now on for "
 			"%.0f s (^C to stop early)\n", args.duration);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (!stop) {
+	while (!stop_requested) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9 >= args.duration)
 			break;
 		usleep(100 * 1000);
 	}
 	rep.started = time(NULL);
-	fault_maps(&fc, &maps);
-	if (collect_report(&maps, ks, &rep) || pins_collect(&gc, ks, io, &rep)) {
+	if (session_read(&ses, &st, ST_MASK_ALL) || collect_report(&st, ses.ks, &rep) ||
+	    pins_collect(&st, ses.ks, ses.io, &rep)) {
 		pr_err("cannot read the BPF maps");
 		ret = EXIT_INTERNAL;
 		goto out_stop;
@@ -209,11 +191,8 @@ int cmd_pins(int argc, char **argv)
 	}
 	ret = EXIT_CLEAN;
 out_stop:
-	gup_stop(&gc);
-	fault_stop(&fc);
-out:
+	session_stop(&ses);
 	report_free(&rep);
-	ksyms_free(ks);
-	iomem_free(io);
+	state_free(&st);
 	return ret;
 }

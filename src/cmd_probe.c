@@ -57,8 +57,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
-static const struct argp_child children[] = { { &common_argp, 0, "Common options:", 1 }, {} };
-static const struct argp argp = { options, parse_opt, NULL, doc, children };
+static const struct argp argp = { options, parse_opt, NULL, doc, common_children };
 
 json_object *report_header_json(const struct report *r);
 

@@ -30,53 +30,9 @@ void vma_display_name(const struct vma_val *v, char *buf, size_t n)
 	}
 }
 
-/*
- * Appends every (key, value) of hash map @fd to the growing array *@arr of @elem-byte rows
- * (zeroed), the key copied at @koff and the value at @voff. Entries deleted while we walk are
- * skipped.
- */
-static int map_dump(int fd, size_t ksz, void **arr, size_t *n, size_t elem, size_t koff,
-		    size_t voff)
+static int collect_vmas(const struct state *st, struct ksyms *ks, struct report *r)
 {
-	char key[64], next[64];
-	void *prev = NULL;
-	size_t cap = *n;
-
-	if (fd < 0)
-		return 0;
-	if (ksz > sizeof(key))
-		return -EINVAL;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		char *row;
-
-		memcpy(key, next, ksz);
-		prev = key;
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			void *a = realloc(*arr, ncap * elem);
-
-			if (!a)
-				return -ENOMEM;
-			*arr = a;
-			cap = ncap;
-		}
-		row = (char *)*arr + *n * elem;
-		memset(row, 0, elem);
-		if (bpf_map_lookup_elem(fd, key, row + voff))
-			continue;
-		memcpy(row + koff, key, ksz);
-		(*n)++;
-	}
-	return 0;
-}
-
-#define MAP_DUMP(fd, arr, n, type, kfield, vfield)                                       \
-	map_dump(fd, sizeof(((type *)0)->kfield), (void **)&(arr), &(n), sizeof(type),       \
-		 offsetof(type, kfield), offsetof(type, vfield))
-
-static int collect_vmas(int fd, struct ksyms *ks, struct report *r)
-{
-	int err = MAP_DUMP(fd, r->vmas, r->nr_vmas, struct vma_row, key, val);
+	int err = STATE_ROWS(&st->t[ST_VMAS], r->vmas, r->nr_vmas, struct vma_row, key, val);
 
 	for (size_t i = 0; i < r->nr_vmas && !err; i++) {
 		struct vma_row *row = &r->vmas[i];
@@ -103,39 +59,25 @@ static int collect_vmas(int fd, struct ksyms *ks, struct report *r)
 	return err;
 }
 
-static int collect_procs(int fd, struct report *r)
+static int collect_procs(const struct state *st, struct report *r)
 {
-	int err = MAP_DUMP(fd, r->procs, r->nr_procs, struct proc_row, pid, val);
+	int err = STATE_ROWS(&st->t[ST_PROCS], r->procs, r->nr_procs, struct proc_row, pid, val);
 
 	for (size_t i = 0; i < r->nr_procs; i++)
 		r->procs[i].stat_minflt = r->procs[i].stat_majflt = -1;
 	return err;
 }
 
-static int collect_drops(int fd, struct report *r)
+static void collect_drops(const struct state *st, struct report *r)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *vals;
+	const struct state_table *t = &st->t[ST_DROPS];
 
-	if (ncpu <= 0)
-		return ncpu;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (__u32 d = 0; d < DROP__MAX; d++) {
-		r->drops[d] = 0;
-		if (bpf_map_lookup_elem(fd, &d, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			r->drops[d] += vals[c];
+	for (size_t i = 0; i < t->n; i++) {
+		__u32 d = *(__u32 *)st_key(t, i);
+
+		if (d < DROP__MAX)
+			r->drops[d] = *(__u64 *)st_val(t, i);
 	}
-	free(vals);
-	return 0;
-}
-
-static int collect_pfns(int fd, struct report *r)
-{
-	return MAP_DUMP(fd, r->pfns, r->nr_pfns, struct pfn_row, key, val);
 }
 
 static const struct mm_row *mm_of(const struct report *r, __u64 id)
@@ -178,9 +120,9 @@ static void assign_fork_rows(struct report *r)
 	}
 }
 
-static int collect_mms(int fd, struct report *r)
+static int collect_mms(const struct state *st, struct report *r)
 {
-	int err = MAP_DUMP(fd, r->mms, r->nr_mms, struct mm_row, cookie, val);
+	int err = STATE_ROWS(&st->t[ST_MMS], r->mms, r->nr_mms, struct mm_row, cookie, val);
 
 	if (err)
 		return err;
@@ -200,18 +142,15 @@ static int collect_mms(int fd, struct report *r)
 	return 0;
 }
 
-int collect_timeline_sample(const struct collect_maps *m, struct report *r)
+int collect_timeline_sample(const struct state *st, struct report *r)
 {
-	struct vma_key key, next;
+	const struct state_table *vt = &st->t[ST_VMAS];
 	struct timeline_sample *s, *ns;
-	struct timespec ts;
-	void *prev = NULL;
 	size_t cap = 0;
-
 	struct mm_row *mms = NULL;
 	size_t nmms = 0;
 
-	if (MAP_DUMP(m->mms_fd, mms, nmms, struct mm_row, cookie, val)) {
+	if (STATE_ROWS(&st->t[ST_MMS], mms, nmms, struct mm_row, cookie, val)) {
 		free(mms);
 		return -ENOMEM;
 	}
@@ -223,17 +162,15 @@ int collect_timeline_sample(const struct collect_maps *m, struct report *r)
 	r->timeline = ns;
 	s = &r->timeline[r->nr_samples++];
 	memset(s, 0, sizeof(*s));
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	s->t_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	while (bpf_map_get_next_key(m->vmas_fd, prev, &next) == 0) {
-		struct vma_val v;
+	s->t_ns = st->t_ns;
+	for (size_t row = 0; row < vt->n && vt->ksz == sizeof(struct vma_key); row++) {
+		struct vma_val v = {};
+		struct vma_key key;
 		struct timeline_vma *tv;
 		bool any = false;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(m->vmas_fd, &key, &v))
-			continue;
+		memcpy(&key, st_key(vt, row), sizeof(key));
+		memcpy(&v, st_val(vt, row), vt->vsz < sizeof(v) ? vt->vsz : sizeof(v));
 		for (int i = 0; i < RSS_MEMBERS; i++)
 			any |= v.rss_in[i] != v.rss_out[i];
 		if (!any && !v.faults)
@@ -273,33 +210,33 @@ int collect_timeline_sample(const struct collect_maps *m, struct report *r)
 			s->vmas[j--] = s->vmas[--s->nr];
 		}
 	free(mms);
-	return MAP_DUMP(m->rss_fd, s->mms, s->nr_mms, struct rss_row, mm_id, val);
+	return STATE_ROWS(&st->t[ST_RSS], s->mms, s->nr_mms, struct rss_row, mm_id, val);
 }
 
-int collect_report(const struct collect_maps *m, struct ksyms *ks, struct report *r)
+int collect_report(const struct state *st, struct ksyms *ks, struct report *r)
 {
 	int err;
 	unsigned long before = ks ? ks->unresolved : 0;
 
-	err = collect_vmas(m->vmas_fd, ks, r);
+	r->vmas_map_max = st->t[ST_VMAS].max_entries;
+	err = collect_vmas(st, ks, r);
 	if (!err)
-		err = collect_procs(m->procs_fd, r);
+		err = collect_procs(st, r);
+	collect_drops(st, r);
 	if (!err)
-		err = collect_drops(m->drops_fd, r);
-	if (!err)
-		err = collect_pfns(m->pfn_fd, r);
+		err = STATE_ROWS(&st->t[ST_PFNS], r->pfns, r->nr_pfns, struct pfn_row, key, val);
 	if (err)
 		return err;
 	report_sort(r);
-	err = collect_mms(m->mms_fd, r);
+	err = collect_mms(st, r);
 	if (err)
 		return err;
 	report_sort(r);	/* fork rows changed hands */
-	if (m->rss_fd >= 0) {
+	if (st->t[ST_RSS].present) {
 		struct rss_row *rows = NULL;
 		size_t n = 0;
 
-		err = MAP_DUMP(m->rss_fd, rows, n, struct rss_row, mm_id, val);
+		err = STATE_ROWS(&st->t[ST_RSS], rows, n, struct rss_row, mm_id, val);
 		for (size_t i = 0; i < n && !err; i++)
 			for (size_t p = 0; p < r->nr_procs; p++) {
 				struct proc_row *pr = &r->procs[p];

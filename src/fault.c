@@ -9,6 +9,8 @@
 #include "ksyms.h"
 #include "fault.h"
 #include "fault.skel.h"
+#include "state.h"
+#include <sys/stat.h>
 
 const unsigned int fault_hooks_mask =
 	(1u << HOOK_TASK_FORK) | (1u << HOOK_TASK_EXIT) | (1u << HOOK_FAULT_COUNT) |
@@ -31,6 +33,7 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 		pr_err("cannot open the fault BPF object: %s", strerror(-err));
 		return err;
 	}
+	fc->pin_dir = o->pin_dir;
 	fc->skel->rodata->filter_tgids = o->filter_tgids;
 	fc->skel->rodata->loader_tgid = getpid();
 	sm = ksyms_by_name(ks, "special_mapping_name");
@@ -41,6 +44,16 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 		fc->skel->rodata->vmemmap_base_addr = sm->addr;
 	if (o->max_vmas)
 		bpf_map__set_max_entries(fc->skel->maps.vmas, o->max_vmas);
+	if (o->trace_mask) {
+		fc->skel->rodata->trace_mask = o->trace_mask;
+		bpf_map__set_max_entries(fc->skel->maps.events, o->ringbuf_bytes);
+		/* wake the consumer when an eighth of the buffer waits (see common.bpf.h) */
+		fc->skel->rodata->trace_wakeup_bytes = o->ringbuf_bytes / 8;
+	}
+	if (o->pin_dir && (err = maps_pin_dir(fc->skel->obj, o->pin_dir))) {
+		fault_stop(fc);
+		return err;
+	}
 
 	plan_apply(plan, fc->skel->obj, fc->mask);
 	err = fault_bpf__load(fc->skel);
@@ -115,12 +128,46 @@ int fault_trace_pid(struct fault_ctx *fc, __u32 tgid)
 				    BPF_ANY);
 }
 
-void fault_maps(const struct fault_ctx *fc, struct collect_maps *m)
+void fault_state_fds(const struct fault_ctx *fc, struct state_fds *f)
 {
-	m->vmas_fd = bpf_map__fd(fc->skel->maps.vmas);
-	m->procs_fd = bpf_map__fd(fc->skel->maps.procs);
-	m->drops_fd = bpf_map__fd(fc->skel->maps.drops);
-	m->pfn_fd = bpf_map__fd(fc->skel->maps.pfn_hits);
-	m->mms_fd = bpf_map__fd(fc->skel->maps.mms);
-	m->rss_fd = -1;
+	f->fd[ST_VMAS] = bpf_map__fd(fc->skel->maps.vmas);
+	f->fd[ST_PROCS] = bpf_map__fd(fc->skel->maps.procs);
+	f->fd[ST_DROPS] = bpf_map__fd(fc->skel->maps.drops);
+	f->fd[ST_PFNS] = bpf_map__fd(fc->skel->maps.pfn_hits);
+	f->fd[ST_MMS] = bpf_map__fd(fc->skel->maps.mms);
+}
+
+/* Maps that hold no state worth keeping across an agent restart. */
+static bool map_is_scratch(const char *name)
+{
+	static const char *const scratch[] = { "events", "vma_scratch", "vma_cache" };
+
+	if (name[0] == '.' || strstr(name, "stash") || strstr(name, "cursors"))
+		return true;	/* .rodata, .bss; kprobe entry->return stashes */
+	for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++)
+		if (!strcmp(name, scratch[i]))
+			return true;
+	return false;
+}
+
+int maps_pin_dir(struct bpf_object *obj, const char *dir)
+{
+	struct bpf_map *map;
+	char path[256];
+
+	if (mkdir(dir, 0700) && errno != EEXIST) {
+		pr_err("cannot create %s: %s (is bpffs mounted on /sys/fs/bpf?)", dir,
+		       strerror(errno));
+		return -errno;
+	}
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+
+		if (map_is_scratch(name) || bpf_map__fd(map) >= 0)	/* shared: pinned by its owner */
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (bpf_map__set_pin_path(map, path))
+			return -errno;
+	}
+	return 0;
 }

@@ -14,6 +14,9 @@ struct ksyms;
 struct fault_opts {
 	bool filter_tgids;	/* follow only tgids put in `traced` */
 	__u32 max_vmas;		/* 0: default */
+	__u32 trace_mask;	/* event types streamed to the ring buffer (1 << TE_*), 0: none */
+	__u32 ringbuf_bytes;	/* ring buffer size in trace mode (power of 2) */
+	const char *pin_dir;	/* pin the state maps here, re-using those already there */
 };
 
 /* The hooks bpf/fault.bpf.c has programs for. */
@@ -23,6 +26,7 @@ struct fault_ctx {
 	struct fault_bpf *skel;
 	struct plan *plan;
 	unsigned int mask;	/* hooks this object serves */
+	const char *pin_dir;	/* fault_opts.pin_dir: the other objects pin there too */
 };
 
 /* Open, configure from @plan, load, attach. Returns 0 if loaded (some hooks may have failed
@@ -35,6 +39,12 @@ void fault_stop(struct fault_ctx *fc);
 int fault_snapshot_vmas(struct fault_ctx *fc);
 void fault_follow_next_fork(struct fault_ctx *fc, bool on);
 int fault_trace_pid(struct fault_ctx *fc, __u32 tgid);
-void fault_maps(const struct fault_ctx *fc, struct collect_maps *m);
+struct state_fds;
+void fault_state_fds(const struct fault_ctx *fc, struct state_fds *f);
+
+/* Pins every state map of @obj that is not shared from another object under @dir (created if
+ * needed): a later load re-uses them. The ring buffer and scratch maps are not state. */
+int maps_pin_dir(struct bpf_object *obj, const char *dir);
+
 
 #endif /* PFNSCOPE_FAULT_H */

@@ -61,8 +61,8 @@ sort:
 		}
 }
 
-/* The rule a pfn row breaks, or -1. */
-static int rule_for(const struct pfn_row *p)
+/* The rule a pfn row breaks, or -1 (also applied per event by trace). */
+int pfn_rule(const struct pfn_row *p)
 {
 	unsigned int st = p->key.state;
 	int src = p->key.src;
@@ -240,7 +240,7 @@ int findings_evaluate(struct report *r, const struct iomem *io, const struct pol
 				p->vma->reserved_hits += pages;
 			add_region(p->vma, p->region[0] ? p->region : "(no region)", pages);
 		}
-		rule = rule_for(p);
+		rule = pfn_rule(p);
 		if (rule < 0 || !p->vma)
 			continue;
 		f = finding_for(r, rule, p);

@@ -32,6 +32,24 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 }
 
 const struct argp common_argp = { common_options, common_parse };
+const struct argp_child common_children[] = { { &common_argp, 0, "Common options:", 1 }, {} };
+
+volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+void stop_on_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
 
 static const char *const sev_names[] = {
 	[SEV_INFO] = "info", [SEV_WARNING] = "warning", [SEV_ERROR] = "error", [SEV_NONE] = "none",

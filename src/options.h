@@ -7,7 +7,15 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include <signal.h>
+
 extern const struct argp common_argp;
+/* The children list every subcommand's argp uses: the common options. */
+extern const struct argp_child common_children[];
+
+/* Set by SIGINT/SIGTERM once stop_on_signals() ran: live subcommands end their loop. */
+extern volatile sig_atomic_t stop_requested;
+void stop_on_signals(void);
 
 /* A one-line usage error from an argp parser; argp_parse() then returns EINVAL. */
 #define usage_error(state, ...)                                            \

@@ -40,5 +40,11 @@ struct cmd {
 int cmd_check(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_pins(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_record(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
 
 #endif /* PFNSCOPE_APP_H */

@@ -14,6 +14,7 @@
 #include "pins.h"
 #include "report.h"
 #include "ksyms.h"
+#include "state.h"
 #include "fault.skel.h"
 #include "gup.skel.h"
 
@@ -68,6 +69,8 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct ksyms *ks, struct
 	if (!gc->skel)
 		return -errno;
 	gc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
+	gc->skel->rodata->trace_mask = f->rodata->trace_mask;
+	gc->skel->rodata->trace_wakeup_bytes = f->rodata->trace_wakeup_bytes;
 	gc->skel->rodata->vmemmap_base_addr = f->rodata->vmemmap_base_addr;
 	gc->skel->rodata->zero_pfn_addr = ks_zero_pfn;
 	btf = btf__load_vmlinux_btf();
@@ -88,7 +91,10 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct ksyms *ks, struct
 	      bpf_map__reuse_fd(gc->skel->maps.vmas, bpf_map__fd(f->maps.vmas)) ?:
 	      bpf_map__reuse_fd(gc->skel->maps.procs, bpf_map__fd(f->maps.procs)) ?:
 	      bpf_map__reuse_fd(gc->skel->maps.mms, bpf_map__fd(f->maps.mms)) ?:
-	      bpf_map__reuse_fd(gc->skel->maps.seqs, bpf_map__fd(f->maps.seqs));
+	      bpf_map__reuse_fd(gc->skel->maps.seqs, bpf_map__fd(f->maps.seqs)) ?:
+	      bpf_map__reuse_fd(gc->skel->maps.events, bpf_map__fd(f->maps.events));
+	if (!err && fc->pin_dir)
+		err = maps_pin_dir(gc->skel->obj, fc->pin_dir);
 	if (!err) {
 		plan_apply(plan, gc->skel->obj, gc->mask);
 		err = gup_bpf__load(gc->skel);
@@ -139,57 +145,48 @@ int vmstat_pins(long long *acquired, long long *released)
 	return *acquired < 0 ? -1 : 0;
 }
 
-static int read_totals(struct gup_ctx *gc, struct report *r)
+static void read_totals(const struct state *st, struct report *r)
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(gc->skel->maps.pin_totals);
-	__u64 *vals = calloc(ncpu, sizeof(*vals));
+	const struct state_table *t = &st->t[ST_PIN_TOTALS];
 
-	if (!vals)
-		return -ENOMEM;
-	for (__u32 t = 0; t < PT__MAX; t++) {
-		if (bpf_map_lookup_elem(fd, &t, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			r->pins.totals[t] += vals[c];
+	for (size_t i = 0; i < t->n; i++) {
+		__u32 k = *(__u32 *)st_key(t, i);
+
+		if (k < PT__MAX)
+			r->pins.totals[k] = *(__u64 *)st_val(t, i);
 	}
-	free(vals);
-	return 0;
 }
 
-static int read_callers(struct gup_ctx *gc, struct ksyms *ks, struct report *r)
+static const __u64 *stack_of(const struct state *st, __s32 id)
 {
-	int fd = bpf_map__fd(gc->skel->maps.pin_callers);
-	int sfd = bpf_map__fd(gc->skel->maps.pin_stacks);
-	struct pin_caller_key key, next, *prev = NULL;
+	const struct state_table *t = &st->t[ST_PIN_STACKS];
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct pin_caller_row *row, *n;
-		__u64 ips[32] = {};
+	for (size_t i = 0; i < t->n && id >= 0; i++)
+		if (*(__s32 *)st_key(t, i) == id)
+			return st_val(t, i);
+	return NULL;
+}
 
-		key = next;
-		prev = &key;
-		n = realloc(r->pins.callers, (r->pins.nr_callers + 1) * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		r->pins.callers = n;
-		row = &n[r->pins.nr_callers];
-		memset(row, 0, sizeof(*row));
-		if (bpf_map_lookup_elem(fd, &key, &row->val))
+static int read_callers(const struct state *st, struct ksyms *ks, struct report *r)
+{
+	int err = STATE_ROWS(&st->t[ST_PIN_CALLERS], r->pins.callers, r->pins.nr_callers,
+			     struct pin_caller_row, key, val);
+
+	for (size_t c = 0; c < r->pins.nr_callers && !err; c++) {
+		struct pin_caller_row *row = &r->pins.callers[c];
+		const __u64 *ips = stack_of(st, row->key.stack_id);
+		int i = 0;
+
+		if (!ips)
 			continue;
-		row->key = key;
-		if (key.stack_id >= 0 && !bpf_map_lookup_elem(sfd, &key.stack_id, ips)) {
-			int i = 0;
-
-			/* the innermost frames are the BPF trampoline's (no symbol) */
-			while (i < 32 && ips[i] && !ksyms_find(ks, ips[i], KSYM_TEXT, 0x10000))
-				i++;
-			for (; i < 32 && ips[i] && row->depth < PIN_STACK_DEPTH; i++)
-				ksyms_format(ks, ips[i], KSYM_TEXT, env.show_kernel_addresses,
-					     row->stack[row->depth++], SYM_LEN);
-		}
-		r->pins.nr_callers++;
+		/* the innermost frames are the BPF trampoline's (no symbol) */
+		while (i < 32 && ips[i] && !ksyms_find(ks, ips[i], KSYM_TEXT, 0x10000))
+			i++;
+		for (; i < 32 && ips[i] && row->depth < PIN_STACK_DEPTH; i++)
+			ksyms_format(ks, ips[i], KSYM_TEXT, env.show_kernel_addresses,
+				     row->stack[row->depth++], SYM_LEN);
 	}
-	return 0;
+	return err;
 }
 
 static struct vma_row *vma_at(struct report *r, __u64 mm_id, __u64 addr)
@@ -207,58 +204,56 @@ static struct vma_row *vma_at(struct report *r, __u64 mm_id, __u64 addr)
 	return best;
 }
 
-static void read_sites(struct gup_ctx *gc, struct report *r)
+static void read_sites(const struct state *st, struct report *r)
 {
-	int fd = bpf_map__fd(gc->skel->maps.pin_sites);
-	struct pin_site_key key, next, *prev = NULL;
-	struct pin_site_val v;
+	const struct state_table *t = &st->t[ST_PIN_SITES];
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	if (t->ksz != sizeof(struct pin_site_key) || t->vsz < sizeof(struct pin_site_val))
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pin_site_key *key = st_key(t, i);
+		const struct pin_site_val *v = st_val(t, i);
 		struct vma_row *row;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) || key.kind >= PIN_KIND__MAX)
+		if (key->kind >= PIN_KIND__MAX)
 			continue;
-		row = vma_at(r, key.mm_id, key.addr);
+		row = vma_at(r, key->mm_id, key->addr);
 		if (!row)
 			continue;
-		row->pins_acquired[key.kind] += v.acquired;
-		row->pins_released[key.kind] += v.released;
+		row->pins_acquired[key->kind] += v->acquired;
+		row->pins_released[key->kind] += v->released;
 	}
 }
 
-int pins_collect(struct gup_ctx *gc, struct ksyms *ks, const struct iomem *io, struct report *r)
+int pins_collect(const struct state *st, struct ksyms *ks, const struct iomem *io,
+		 struct report *r)
 {
-	struct timespec ts;
-	int fd, err;
-	__u64 key, next, *prev = NULL;
+	const struct state_table *pt = &st->t[ST_PINS];
+	int err;
 
-	if (!gc->skel)
+	if (!pt->present)
 		return 0;
 	r->pins.have = true;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	r->pins.now_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	err = read_totals(gc, r) ?: read_callers(gc, ks, r);
+	r->pins.now_ns = st->t_ns;
+	read_totals(st, r);
+	err = read_callers(st, ks, r);
 	if (err)
 		return err;
-	read_sites(gc, r);
-	fd = bpf_map__fd(gc->skel->maps.pins);
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	read_sites(st, r);
+	if (pt->ksz != sizeof(__u64))
+		return -EINVAL;
+	for (size_t i = 0; i < pt->n; i++) {
 		struct pin_row *row, *n;
 
-		key = next;
-		prev = &key;
 		n = realloc(r->pins.pins, (r->pins.nr_pins + 1) * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		r->pins.pins = n;
 		row = &n[r->pins.nr_pins];
 		memset(row, 0, sizeof(*row));
-		if (bpf_map_lookup_elem(fd, &key, &row->val))
-			continue;
-		row->pfn = key;
-		row->cls = classify_pfn(io, key, PFNST_HAS_PAGE, &row->region);
+		memcpy(&row->val, st_val(pt, i), pt->vsz < sizeof(row->val) ? pt->vsz : sizeof(row->val));
+		row->pfn = *(__u64 *)st_key(pt, i);
+		row->cls = classify_pfn(io, row->pfn, PFNST_HAS_PAGE, &row->region);
 		row->vma = vma_at(r, row->val.mm_id, row->val.addr);
 		if (row->vma && row->val.caller.kind < PIN_KIND__MAX)
 			row->vma->pins_outstanding[row->val.caller.kind] += row->val.refs;
@@ -275,4 +270,16 @@ int pins_collect(struct gup_ctx *gc, struct ksyms *ks, const struct iomem *io, s
 		r->pins.nr_pins++;
 	}
 	return 0;
+}
+
+/* The pin maps' fds for state_read(). */
+void gup_state_fds(const struct gup_ctx *gc, struct state_fds *f)
+{
+	if (!gc->skel)
+		return;
+	f->fd[ST_PINS] = bpf_map__fd(gc->skel->maps.pins);
+	f->fd[ST_PIN_CALLERS] = bpf_map__fd(gc->skel->maps.pin_callers);
+	f->fd[ST_PIN_SITES] = bpf_map__fd(gc->skel->maps.pin_sites);
+	f->fd[ST_PIN_STACKS] = bpf_map__fd(gc->skel->maps.pin_stacks);
+	f->fd[ST_PIN_TOTALS] = bpf_map__fd(gc->skel->maps.pin_totals);
 }

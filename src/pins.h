@@ -26,8 +26,12 @@ void gup_stop(struct gup_ctx *gc);
 int vmstat_pins(long long *acquired, long long *released);
 
 struct iomem;
-/* Reads pins, callers and totals into @r (stacks symbolised with @ks, pinned pages classified
- * against @io). */
-int pins_collect(struct gup_ctx *gc, struct ksyms *ks, const struct iomem *io, struct report *r);
+struct state;
+struct state_fds;
+/* Builds pins, callers and totals of @r from @st (stacks symbolised with @ks, pinned pages
+ * classified against @io). Nothing if @st has no pin tables. */
+int pins_collect(const struct state *st, struct ksyms *ks, const struct iomem *io,
+		 struct report *r);
+void gup_state_fds(const struct gup_ctx *gc, struct state_fds *f);
 
 #endif /* PFNSCOPE_PINS_H */

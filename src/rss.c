@@ -24,10 +24,15 @@ int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, stru
 	if (!rc->skel)
 		return -errno;
 	rc->skel->rodata->filter_tgids = fc->skel->rodata->filter_tgids;
+	rc->skel->rodata->trace_mask = fc->skel->rodata->trace_mask;
+	rc->skel->rodata->trace_wakeup_bytes = fc->skel->rodata->trace_wakeup_bytes;
 	err = bpf_map__reuse_fd(rc->skel->maps.traced, bpf_map__fd(fc->skel->maps.traced)) ?:
-	      bpf_map__reuse_fd(rc->skel->maps.drops, bpf_map__fd(fc->skel->maps.drops));
+	      bpf_map__reuse_fd(rc->skel->maps.drops, bpf_map__fd(fc->skel->maps.drops)) ?:
+	      bpf_map__reuse_fd(rc->skel->maps.events, bpf_map__fd(fc->skel->maps.events));
 	if (!err && zc->skel)
 		err = bpf_map__reuse_fd(rc->skel->maps.rss_mm, bpf_map__fd(zc->skel->maps.rss_mm));
+	if (!err && fc->pin_dir)
+		err = maps_pin_dir(rc->skel->obj, fc->pin_dir);
 	if (!err) {
 		plan_apply(plan, rc->skel->obj, rc->mask);
 		err = rss_bpf__load(rc->skel);

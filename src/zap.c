@@ -31,6 +31,8 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 	if (!zc->skel)
 		return -errno;
 	zc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
+	zc->skel->rodata->trace_mask = f->rodata->trace_mask;
+	zc->skel->rodata->trace_wakeup_bytes = f->rodata->trace_wakeup_bytes;
 	zc->skel->rodata->loader_tgid = f->rodata->loader_tgid;
 	zc->skel->rodata->special_mapping_name_fn = f->rodata->special_mapping_name_fn;
 	zc->skel->rodata->vmemmap_base_addr = f->rodata->vmemmap_base_addr;
@@ -39,7 +41,10 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 	      share(zc->skel->maps.vmas, f->maps.vmas) ?:
 	      share(zc->skel->maps.procs, f->maps.procs) ?:
 	      share(zc->skel->maps.mms, f->maps.mms) ?:
-	      share(zc->skel->maps.seqs, f->maps.seqs);
+	      share(zc->skel->maps.seqs, f->maps.seqs) ?:
+	      share(zc->skel->maps.events, f->maps.events);
+	if (!err && fc->pin_dir)
+		err = maps_pin_dir(zc->skel->obj, fc->pin_dir);
 	if (err) {
 		pr_err("cannot share maps with the zap BPF object: %s", strerror(-err));
 		goto fail;

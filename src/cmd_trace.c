@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pfnscope trace: a live stream of the fault machinery's events, one line each (NDJSON with
+ * --json), with findings printed as they happen. The only mode besides record that streams
+ * per-event records through the BPF ring buffer; lost events are counted and printed.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include <json-c/json.h>
+#include "pfnscope.h"
+#include "options.h"
+#include "session.h"
+#include "target.h"
+#include "trace_view.h"
+
+enum { OPT_JSON = 0x100, OPT_RULE, OPT_BACKEND, OPT_POLICY, OPT_RINGBUF };
+
+static struct trace_args {
+	struct target tgt;
+	const char *module;
+	unsigned int rule_mask;
+	unsigned int types;
+	bool json;
+	double duration;
+	enum backend backend;
+	const char *policy;
+	unsigned long ringbuf_mb;
+} args;
+
+static const char doc[] =
+	"Stream what the page-fault machinery does, event by event: faults, pfns handed to the "
+	"VM or inserted (class, region, caching mode), teardowns, pins and unpins, RSS changes, "
+	"and findings as they happen.\n"
+	"\n"
+	"USAGE: pfnscope trace [OPTIONS] [-p PID | -c CMD | -- CMD [ARGS...]]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    pfnscope trace -c ./driver-test        # one command and its children\n"
+	"    pfnscope trace -p 1234 -e pfn,pin      # a running process: pfns and pins\n"
+	"    pfnscope trace -m mydrv                # every process, mydrv.ko's VMAs only\n"
+	"    pfnscope trace --rule NONRAM_PAGE      # findings of one rule only\n"
+	"    pfnscope trace --json -d 10 > ev.ndjson   # NDJSON for 10 s\n"
+	"\n"
+	"Event types (-e): fault, pfn, teardown, pin, unpin, rss, bad-pte, exit, all.\n"
+	"Exit status: 0 done, 2 usage error, 3 environment error (not root, no BTF).";
+
+static const struct argp_option options[] = {
+	{ "pid", 'p', "PID", 0, "Trace this process (and the children it forks from now on)" },
+	{ "command", 'c', "CMD", 0, "Run CMD with /bin/sh -c and trace it; stop when it exits" },
+	{ "module", 'm', "NAME", 0, "Only events of VMAs whose driver is module NAME" },
+	{ "rule", OPT_RULE, "RULE", 0, "Only findings of RULE (repeatable; comma list); no events" },
+	{ "events", 'e', "TYPES", 0, "Event types to print, comma separated (default: all)" },
+	{ "json", OPT_JSON, NULL, 0, "One JSON object per line (NDJSON) instead of columns" },
+	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: ^C, or the command's end)" },
+	{ "backend", OPT_BACKEND, "MECH", 0, "Force function hooks to fentry, kprobe or tracepoint" },
+	{ "policy", OPT_POLICY, "FILE", 0, "Policy file: lower or silence rules" },
+	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Ring buffer size in MiB, a power of 2 (default 16)" },
+	{},
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	char *end, buf[256], *tok, *save;
+
+	switch (key) {
+	case 'p':
+		errno = 0;
+		args.tgt.pid = strtol(arg, &end, 10);
+		if (errno || *end || args.tgt.pid <= 0)
+			return usage_error(state, "-p: '%s' is not a process id", arg);
+		break;
+	case 'c':
+		args.tgt.shell_cmd = arg;
+		break;
+	case 'm':
+		args.module = arg;
+		break;
+	case OPT_RULE:
+		snprintf(buf, sizeof(buf), "%s", arg);
+		for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			int r = rule_by_name(tok);
+
+			if (r < 0)
+				return usage_error(state, "--rule: unknown rule '%s' (docs/findings.md "
+						   "lists them: NONRAM_PAGE, RESERVED_PAGE, ...)", tok);
+			args.rule_mask |= 1u << r;
+		}
+		break;
+	case 'e':
+		if (trace_parse_types(arg, &args.types))
+			return usage_error(state, "-e: unknown event type in '%s' (fault, pfn, "
+					   "teardown, pin, unpin, rss, bad-pte, exit, all)", arg);
+		break;
+	case OPT_JSON:
+		args.json = true;
+		break;
+	case 'd':
+		errno = 0;
+		args.duration = strtod(arg, &end);
+		if (errno || *end || args.duration <= 0 || args.duration > 31536000)
+			return usage_error(state, "-d: '%s' is not a number of seconds > 0", arg);
+		break;
+	case OPT_BACKEND:
+		if (parse_backend(arg, &args.backend))
+			return usage_error(state, "--backend: unknown mechanism '%s' (auto, fentry, "
+					   "kprobe, tracepoint)", arg);
+		break;
+	case OPT_POLICY:
+		args.policy = arg;
+		break;
+	case OPT_RINGBUF:
+		errno = 0;
+		args.ringbuf_mb = strtoul(arg, &end, 10);
+		if (errno || *end || !args.ringbuf_mb || args.ringbuf_mb > 1024 ||
+		    (args.ringbuf_mb & (args.ringbuf_mb - 1)))
+			return usage_error(state, "--ringbuf: '%s' is not a power of 2 in 1..1024", arg);
+		break;
+	case ARGP_KEY_ARG:
+		args.tgt.argv = &state->argv[state->next - 1];
+		state->next = state->argc;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = { options, parse_opt, NULL, doc, common_children };
+
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	if (size < sizeof(struct trace_rec))
+		return 0;
+	return trace_view_event(ctx, data) == -EPIPE ? -EPIPE : 0;
+}
+
+static __u64 ringbuf_lost(struct session *s)
+{
+	struct state st = {};
+	__u64 lost = 0;
+
+	if (!session_read(s, &st, 1u << ST_DROPS))
+		for (size_t i = 0; i < st.t[ST_DROPS].n; i++)
+			if (*(__u32 *)st_key(&st.t[ST_DROPS], i) == DROP_RINGBUF_FULL)
+				lost = *(__u64 *)st_val(&st.t[ST_DROPS], i);
+	state_free(&st);
+	return lost;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct session_opts so = {};
+	static struct session ses;
+	struct trace_view tv = {};
+	struct ring_buffer *rb = NULL;
+	struct policy pol = {};
+	__u64 lost = 0, lost_shown = 0, total = 0;
+	char perr[512], what[256];
+	double t0, last_check = 0;
+	int ret, err;
+
+	args.types = TRACE_ALL_TYPES;
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, NULL))
+		return EXIT_USAGE;
+	ret = target_check(&args.tgt, "pfnscope trace");
+	if (ret)
+		return ret;
+	if (policy_add_builtin(&pol) ||
+	    (args.policy && policy_load(&pol, args.policy, perr, sizeof(perr)))) {
+		pr_err("policy: %s", args.policy ? perr : "out of memory");
+		policy_free(&pol);
+		return EXIT_USAGE;
+	}
+	so.backend = args.backend;
+	so.filter_tgids = target_filters(&args.tgt);
+	/* findings need the pfn events even when only other types are printed */
+	so.trace_mask = args.rule_mask ? (1u << TE_PFN) | (1u << TE_BAD_PTE) :
+		        args.types | (1u << TE_PFN) | (1u << TE_BAD_PTE);
+	so.ringbuf_bytes = (args.ringbuf_mb ? args.ringbuf_mb : 16) << 20;
+	ret = session_start(&ses, &so);
+	if (ret) {
+		policy_free(&pol);
+		return ret;
+	}
+	session_warn_failed(&ses);
+	tv.ses = &ses;
+	tv.ks = ses.ks;
+	tv.io = ses.io;
+	tv.pol = &pol;
+	tv.out = stdout;
+	tv.json = args.json;
+	tv.module = args.module;
+	tv.rule_mask = args.rule_mask;
+	tv.type_mask = args.types;
+	if (!isatty(STDOUT_FILENO))
+		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	stop_on_signals();
+	rb = ring_buffer__new(session_events_fd(&ses), on_event, &tv, NULL);
+	if (!rb) {
+		pr_err("cannot open the ring buffer: %s", strerror(errno));
+		ret = EXIT_INTERNAL;
+		goto out;
+	}
+	target_describe(&args.tgt, what, sizeof(what));
+	if (!args.json)
+		printf("# pfnscope trace of %s (^C to stop)\n%10s %7s %-15s %-9s %-24s %s\n", what,
+		       "TIME(s)", "PID", "COMM", "EVENT", "VMA", "DETAIL");
+	if (target_start(&args.tgt, &ses)) {
+		pr_err("cannot start the command: %s", strerror(errno));
+		ret = EXIT_ENV;
+		goto out;
+	}
+	t0 = now_s();
+	ret = EXIT_CLEAN;
+	while (!stop_requested) {
+		err = ring_buffer__poll(rb, 100);
+		if (err == -EINTR)
+			continue;
+		if (err < 0 || ferror(stdout)) {
+			if (err != -EPIPE && !ferror(stdout))
+				pr_err("ring buffer: %s", strerror(-err));
+			break;
+		}
+		if (now_s() - last_check >= 1) {
+			last_check = now_s();
+			lost = ringbuf_lost(&ses);
+			if (lost > lost_shown) {
+				fflush(stdout);
+				pr_warn("%llu events lost so far (ring buffer full: --ringbuf larger)",
+					(unsigned long long)lost);
+				lost_shown = lost;
+			}
+		}
+		if (target_filters(&args.tgt) && target_gone(&args.tgt))
+			break;
+		if (args.duration && now_s() - t0 >= args.duration)
+			break;
+	}
+	ring_buffer__consume(rb);
+	target_stop(&args.tgt);
+	lost = ringbuf_lost(&ses);
+	for (int t = 0; t < TE__MAX; t++)
+		total += tv.events[t];
+	if (args.json) {
+		json_object *o = json_object_new_object(), *c = json_object_new_object();
+
+		json_object_object_add(o, "type", json_object_new_string("summary"));
+		for (int t = 1; t < TE__MAX; t++)
+			json_object_object_add(c, trace_type_name(t), json_object_new_int64(tv.events[t]));
+		json_object_object_add(o, "events", c);
+		json_object_object_add(o, "lost", json_object_new_int64(lost));
+		json_object_object_add(o, "seconds", json_object_new_double(now_s() - t0));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	fflush(stdout);
+	fprintf(stderr, "pfnscope: %llu events in %.1f s (", (unsigned long long)total, now_s() - t0);
+	for (int t = 1; t < TE__MAX; t++)
+		fprintf(stderr, "%s%s %llu", t > 1 ? ", " : "", trace_type_name(t),
+			(unsigned long long)tv.events[t]);
+	fprintf(stderr, "), %llu shown, %llu lost (ring buffer full)\n",
+		(unsigned long long)tv.shown, (unsigned long long)lost);
+out:
+	ring_buffer__free(rb);
+	target_stop(&args.tgt);
+	trace_view_free(&tv);
+	session_stop(&ses);
+	policy_free(&pol);
+	return ret;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One attach session: the plan, the four BPF objects sharing their maps, symbols and iomem.
+ * Every live subcommand (check, trace, top, record, agent, pins) starts one. */
+#ifndef PFNSCOPE_SESSION_H
+#define PFNSCOPE_SESSION_H
+
+#include "planner.h"
+#include "fault.h"
+#include "zap.h"
+#include "rss.h"
+#include "pins.h"
+#include "state.h"
+#include "ksyms.h"
+#include "iomem.h"
+
+struct session_opts {
+	enum backend backend;
+	bool filter_tgids;	/* only tgids put in `traced` and their children */
+	__u32 max_vmas;
+	__u32 trace_mask;	/* 1 << TE_*: stream these through the ring buffer */
+	__u32 ringbuf_bytes;	/* default 16 MiB */
+	const char *pin_dir;	/* agent: maps pinned and re-used there */
+	bool quiet;		/* no warnings about missing symbols/iomem */
+};
+
+struct session {
+	struct plan plan;
+	struct fault_ctx fc;
+	struct zap_ctx zc;
+	struct rss_ctx rc;
+	struct gup_ctx gc;
+	struct ksyms *ks;
+	struct iomem *io;
+	struct state_fds fds;
+	bool started;
+};
+
+/* Checks privileges and BTF, loads symbols and iomem, plans, loads and attaches. Returns 0 or
+ * an exit code (EXIT_ENV: nothing could attach the fault-count hook, not root, no BTF). */
+int session_start(struct session *s, const struct session_opts *o);
+void session_stop(struct session *s);
+/* Reads the tables of @mask. 0 or -errno. */
+int session_read(struct session *s, struct state *st, unsigned int mask);
+/* The ring buffer's fd (trace mode). */
+int session_events_fd(const struct session *s);
+/* Prints the hooks that failed to attach, one warning each. */
+void session_warn_failed(const struct session *s);
+
+#endif /* PFNSCOPE_SESSION_H */

@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Reading the aggregate maps into plain tables (src/state.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "state.h"
+
+const char *state_table_name(int id)
+{
+	static const char *const names[ST__MAX] = {
+		[ST_VMAS] = "vmas", [ST_PROCS] = "procs", [ST_PFNS] = "pfn_hits",
+		[ST_MMS] = "mms", [ST_RSS] = "rss_mm", [ST_PINS] = "pins",
+		[ST_PIN_CALLERS] = "pin_callers", [ST_PIN_SITES] = "pin_sites",
+		[ST_PIN_STACKS] = "pin_stacks", [ST_DROPS] = "drops",
+		[ST_PIN_TOTALS] = "pin_totals",
+	};
+	return id >= 0 && id < ST__MAX ? names[id] : "?";
+}
+
+int state_add(struct state_table *t, const void *key, const void *val)
+{
+	size_t row = t->ksz + t->vsz;
+
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 64;
+		char *r = realloc(t->rows, ncap * row);
+
+		if (!r)
+			return -ENOMEM;
+		t->rows = r;
+		t->cap = ncap;
+	}
+	memcpy(t->rows + t->n * row, key, t->ksz);
+	memcpy(t->rows + t->n * row + t->ksz, val, t->vsz);
+	t->n++;
+	return 0;
+}
+
+/* Every (key, value) of a hash map; entries deleted while we walk are skipped. */
+static int read_hash(struct state_table *t, int fd)
+{
+	char key[256], next[256], *val;
+	void *prev = NULL;
+	int err = 0;
+
+	if (t->ksz > sizeof(key))
+		return -EINVAL;
+	val = malloc(t->vsz);
+	if (!val)
+		return -ENOMEM;
+	while (!err && bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, t->ksz);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, val))
+			continue;
+		err = state_add(t, key, val);
+	}
+	free(val);
+	return err;
+}
+
+/* A per-CPU array of __u64, summed over the CPUs. */
+static int read_percpu_sum(struct state_table *t, int fd, __u32 entries)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	__u64 *vals;
+
+	if (ncpu <= 0)
+		return ncpu;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	t->vsz = sizeof(__u64);
+	for (__u32 k = 0; k < entries && !err; k++) {
+		__u64 sum = 0;
+
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		err = state_add(t, &k, &sum);
+	}
+	free(vals);
+	return err;
+}
+
+/* The stacks the callers refer to, not the whole stack map. */
+static int read_stacks(struct state_table *t, int fd, const struct state_table *callers)
+{
+	__u64 ips[32];
+	int err = 0;
+
+	if (t->vsz != sizeof(ips))
+		return -EINVAL;
+	for (size_t i = 0; i < callers->n && !err; i++) {
+		__s32 id = ((const __s32 *)st_key(callers, i))[1];	/* pin_caller_key.stack_id */
+		bool have = false;
+
+		if (id < 0)
+			continue;
+		for (size_t j = 0; j < t->n && !have; j++)
+			have = *(__s32 *)st_key(t, j) == id;
+		if (have || bpf_map_lookup_elem(fd, &id, ips))
+			continue;
+		err = state_add(t, &id, ips);
+	}
+	return err;
+}
+
+int state_read(struct state *s, const struct state_fds *fds, unsigned int mask)
+{
+	struct timespec ts;
+	int err = 0;
+
+	state_free(s);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->t_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	for (int id = 0; id < ST__MAX && !err; id++) {
+		struct state_table *t = &s->t[id];
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd = fds->fd[id];
+
+		if (!(mask & (1u << id)) || fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			return -errno;
+		t->present = true;
+		t->ksz = info.key_size;
+		t->vsz = info.value_size;
+		t->max_entries = info.max_entries;
+		if (id == ST_DROPS || id == ST_PIN_TOTALS)
+			err = read_percpu_sum(t, fd, info.max_entries);
+		else if (id == ST_PIN_STACKS)
+			err = read_stacks(t, fd, &s->t[ST_PIN_CALLERS]);
+		else
+			err = read_hash(t, fd);
+	}
+	return err;
+}
+
+void state_free(struct state *s)
+{
+	for (int i = 0; i < ST__MAX; i++)
+		free(s->t[i].rows);
+	memset(s, 0, sizeof(*s));
+}
+
+int state_rows(const struct state_table *t, size_t ksz, size_t vsz, void **arr, size_t *n,
+	       size_t elem, size_t koff, size_t voff)
+{
+	size_t cap = *n, copy = t->vsz < vsz ? t->vsz : vsz;
+
+	if (!t->present || !t->n)
+		return 0;
+	if (t->ksz != ksz)
+		return -EINVAL;
+	for (size_t i = 0; i < t->n; i++) {
+		char *row;
+
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			void *a;
+
+			while (ncap < *n + 1)
+				ncap *= 2;
+			a = realloc(*arr, ncap * elem);
+			if (!a)
+				return -ENOMEM;
+			*arr = a;
+			cap = ncap;
+		}
+		row = (char *)*arr + *n * elem;
+		memset(row, 0, elem);
+		memcpy(row + koff, st_key(t, i), ksz);
+		memcpy(row + voff, st_val(t, i), copy);
+		(*n)++;
+	}
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The raw in-kernel state: every aggregate map read into plain tables of (key, value) rows.
+ * check builds its report from one; record writes them to a recording as snapshots and report
+ * builds the same report from the recording; the agent reads one per scrape.
+ */
+#ifndef PFNSCOPE_STATE_H
+#define PFNSCOPE_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+enum state_table_id {
+	ST_VMAS,	/* struct vma_key -> struct vma_val */
+	ST_PROCS,	/* __u32 tgid -> struct proc_val */
+	ST_PFNS,	/* struct pfn_key -> struct pfn_val */
+	ST_MMS,		/* __u64 cookie -> struct mm_val */
+	ST_RSS,		/* __u32 mm id -> struct rss_mm_val */
+	ST_PINS,	/* __u64 pfn -> struct pin_val */
+	ST_PIN_CALLERS,	/* struct pin_caller_key -> struct pin_caller_val */
+	ST_PIN_SITES,	/* struct pin_site_key -> struct pin_site_val */
+	ST_PIN_STACKS,	/* __s32 stack id -> __u64[32]: only the stacks of ST_PIN_CALLERS */
+	ST_DROPS,	/* __u32 reason -> __u64, summed over CPUs */
+	ST_PIN_TOTALS,	/* __u32 enum pin_total -> __u64, summed over CPUs */
+	ST__MAX,
+};
+
+#define ST_MASK_ALL ((1u << ST__MAX) - 1)
+#define ST_MASK_TIMELINE ((1u << ST_VMAS) | (1u << ST_MMS) | (1u << ST_RSS) | (1u << ST_PINS))
+
+struct state_table {
+	bool present;		/* the map existed (its hooks were loaded) */
+	__u32 ksz, vsz;
+	size_t n, cap;
+	char *rows;		/* n rows of ksz + vsz bytes */
+	__u32 max_entries;	/* capacity of the map it came from */
+};
+
+struct state {
+	__u64 t_ns;		/* CLOCK_MONOTONIC when read */
+	struct state_table t[ST__MAX];
+};
+
+/* Map fds per table, -1 where absent. */
+struct state_fds {
+	int fd[ST__MAX];
+};
+
+static inline void *st_key(const struct state_table *t, size_t i)
+{
+	return t->rows + i * (t->ksz + t->vsz);
+}
+
+static inline void *st_val(const struct state_table *t, size_t i)
+{
+	return t->rows + i * (t->ksz + t->vsz) + t->ksz;
+}
+
+const char *state_table_name(int id);
+/* Reads the tables in @mask from @fds into @s (emptied first). 0 or -errno. */
+int state_read(struct state *s, const struct state_fds *fds, unsigned int mask);
+/* Appends a row; 0 or -ENOMEM. */
+int state_add(struct state_table *t, const void *key, const void *val);
+void state_free(struct state *s);
+
+/*
+ * Copies every row of @t into the array *@arr of @elem-byte structs, the key at @koff and the
+ * value at @voff. A row whose key size differs from @ksz is refused (-EINVAL); a value shorter
+ * or longer than @vsz (a recording of another version) is truncated or zero-filled.
+ */
+int state_rows(const struct state_table *t, size_t ksz, size_t vsz, void **arr, size_t *n,
+	       size_t elem, size_t koff, size_t voff);
+
+#define STATE_ROWS(t, arr, n, type, kfield, vfield)                                      \
+	state_rows(t, sizeof(((type *)0)->kfield), sizeof(((type *)0)->vfield), (void **)&(arr), \
+		   &(n), sizeof(type), offsetof(type, kfield), offsetof(type, vfield))
+
+#endif /* PFNSCOPE_STATE_H */

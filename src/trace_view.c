@@ -1,0 +1,376 @@
+// SPDX-License-Identifier: GPL-2.0
+/* One line (or one NDJSON object) per event, findings as they happen (src/trace.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <json-c/json.h>
+#include "pfnscope.h"
+#include "session.h"
+#include "collect.h"
+#include "vmflags.h"
+#include "trace_view.h"
+
+/* A live session re-reads the VMA rows at most this often on a miss. */
+#define REFRESH_NS (100 * 1000000ULL)
+
+static const char *const type_names[TE__MAX] = {
+	[TE_FAULT] = "fault", [TE_PFN] = "pfn", [TE_TEARDOWN] = "teardown", [TE_PIN] = "pin",
+	[TE_UNPIN] = "unpin", [TE_RSS] = "rss", [TE_BAD_PTE] = "bad-pte", [TE_EXIT] = "exit",
+};
+
+const char *trace_type_name(int type)
+{
+	return type > 0 && type < TE__MAX ? type_names[type] : "?";
+}
+
+int trace_parse_types(const char *list, unsigned int *mask)
+{
+	char buf[256], *save, *tok;
+
+	*mask = 0;
+	snprintf(buf, sizeof(buf), "%s", list);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int t;
+
+		if (!strcmp(tok, "all")) {
+			*mask |= TRACE_ALL_TYPES;
+			continue;
+		}
+		for (t = 1; t < TE__MAX && strcmp(tok, type_names[t]); t++)
+			;
+		if (t == TE__MAX)
+			return -1;
+		*mask |= 1u << t;
+	}
+	return *mask ? 0 : -1;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct vma_row *x = *(struct vma_row *const *)a, *y = *(struct vma_row *const *)b;
+
+	return x->val.id < y->val.id ? -1 : x->val.id > y->val.id;
+}
+
+int trace_view_index(struct trace_view *tv, const struct state *st)
+{
+	struct vma_row **by;
+	int err;
+
+	report_free(&tv->idx);
+	memset(&tv->idx, 0, sizeof(tv->idx));
+	err = collect_report(st, tv->ks, &tv->idx);
+	if (err)
+		return err;
+	by = realloc(tv->by_id, (tv->idx.nr_vmas + 1) * sizeof(*by));
+	if (!by)
+		return -ENOMEM;
+	for (size_t i = 0; i < tv->idx.nr_vmas; i++)
+		by[i] = &tv->idx.vmas[i];
+	qsort(by, tv->idx.nr_vmas, sizeof(*by), cmp_id);
+	tv->by_id = by;
+	tv->nr_by_id = tv->idx.nr_vmas;
+	return 0;
+}
+
+static struct vma_row *find_id(struct trace_view *tv, __u64 id)
+{
+	size_t lo = 0, hi = tv->nr_by_id;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (tv->by_id[mid]->val.id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < tv->nr_by_id && tv->by_id[lo]->val.id == id ? tv->by_id[lo] : NULL;
+}
+
+static const struct vma_row *vma_of(struct trace_view *tv, __u64 id)
+{
+	struct vma_row *v;
+	struct timespec ts;
+	struct state st = {};
+	__u64 now;
+
+	if (!id)
+		return NULL;
+	v = find_id(tv, id);
+	if (v || !tv->ses)
+		return v;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (now - tv->refreshed_ns < REFRESH_NS)
+		return NULL;
+	tv->refreshed_ns = now;
+	if (!session_read(tv->ses, &st, 1u << ST_VMAS))
+		trace_view_index(tv, &st);
+	state_free(&st);
+	return find_id(tv, id);
+}
+
+/* comm of @pid, from /proc/PID/comm at most every half second (it changes at exec) */
+static const char *comm_of(struct trace_view *tv, __u32 pid)
+{
+	struct comm_slot *c = &tv->comms[pid % TRACE_COMM_SLOTS];
+	struct timespec ts;
+	__u64 now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	if (c->pid != pid || now - c->read_ns > 500000000ULL) {
+		char path[64];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+		if (c->pid != pid)
+			snprintf(c->comm, sizeof(c->comm), "?");
+		f = tv->ses ? fopen(path, "r") : NULL;	/* a replay has no live processes */
+		if (f) {
+			if (fgets(c->comm, sizeof(c->comm), f))
+				c->comm[strcspn(c->comm, "\n")] = '\0';
+			fclose(f);
+		}
+		c->pid = pid;
+		c->read_ns = now;
+	}
+	return c->comm;
+}
+
+static bool seen_before(struct trace_view *tv, __u64 vma_id, int rule)
+{
+	for (size_t i = 0; i < tv->nr_seen; i++)
+		if (tv->seen[i].vma_id == vma_id && tv->seen[i].rule == rule)
+			return true;
+	if (tv->nr_seen == tv->cap_seen) {
+		size_t cap = tv->cap_seen ? tv->cap_seen * 2 : 16;
+		void *n = realloc(tv->seen, cap * sizeof(*tv->seen));
+
+		if (!n)
+			return true;	/* out of memory: do not repeat findings */
+		tv->seen = n;
+		tv->cap_seen = cap;
+	}
+	tv->seen[tv->nr_seen].vma_id = vma_id;
+	tv->seen[tv->nr_seen++].rule = rule;
+	return false;
+}
+
+static void vma_label(const struct vma_row *v, char *buf, size_t n)
+{
+	if (v)
+		snprintf(buf, n, "%s", v->name);
+	else
+		snprintf(buf, n, "-");
+}
+
+/* The rule a pfn event breaks, with its class and region; -1 if none. */
+static int pfn_event_rule(struct trace_view *tv, const struct trace_rec *e,
+			  const struct vma_row *v, struct pfn_row *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->key.src = e->src;
+	p->key.state = e->state;
+	p->key.req_cache = e->req_cache;
+	p->key.inst_cache = e->inst_cache;
+	p->key.pfn = p->val.example_pfn = e->pfn;
+	p->val.count = e->count;
+	p->vma = (struct vma_row *)v;
+	p->cls = classify_pfn(tv->io, e->pfn, e->state, &p->region);
+	if (!p->region)
+		p->region = "";
+	return pfn_rule(p);
+}
+
+static void print_finding(struct trace_view *tv, const struct trace_rec *e, int rule,
+			  const struct vma_row *v, const struct pfn_row *p, double t)
+{
+	const struct policy_entry *pe = tv->pol ? policy_match(tv->pol, rule, v) : NULL;
+	enum severity sev = pe ? pe->severity : rules[rule].severity;
+
+	tv->findings[rule]++;
+	if (sev == SEV_NONE || seen_before(tv, e->vma_id, rule))
+		return;
+	if (tv->rule_mask && !(tv->rule_mask & (1u << rule)))
+		return;
+	tv->shown++;
+	if (tv->json) {
+		json_object *o = json_object_new_object();
+		char pfn[24];
+
+		json_object_object_add(o, "t", json_object_new_double(t));
+		json_object_object_add(o, "type", json_object_new_string("finding"));
+		json_object_object_add(o, "rule", json_object_new_string(rules[rule].id));
+		json_object_object_add(o, "severity", json_object_new_string(severity_name(sev)));
+		json_object_object_add(o, "pid", json_object_new_int64(e->tgid));
+		if (v) {
+			json_object_object_add(o, "vma", json_object_new_string(v->name));
+			json_object_object_add(o, "module", json_object_new_string(v->module));
+			json_object_object_add(o, "fault_handler",
+					       json_object_new_string(v->fault_handler));
+		}
+		if (p) {
+			snprintf(pfn, sizeof(pfn), "0x%llx", (unsigned long long)e->pfn);
+			json_object_object_add(o, "pfn", json_object_new_string(pfn));
+			json_object_object_add(o, "class", json_object_new_string(pfn_class_name(p->cls)));
+			json_object_object_add(o, "region", json_object_new_string(p->region));
+		}
+		if (pe)
+			json_object_object_add(o, "policy", json_object_new_string(pe->reason));
+		json_object_object_add(o, "summary", json_object_new_string(rules[rule].summary));
+		fprintf(tv->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+		return;
+	}
+	fprintf(tv->out, "%10.6f %7u %-15.15s FINDING   %s %s: %s (%s, %s)\n", t, e->tgid,
+		comm_of(tv, e->tgid), severity_name(sev), rules[rule].id, rules[rule].summary,
+		v ? v->name : "?", v ? v->fault_handler : "?");
+}
+
+static void detail(const struct trace_rec *e, const struct pfn_row *p, char *buf, size_t n)
+{
+	switch (e->type) {
+	case TE_FAULT:
+		snprintf(buf, n, "addr 0x%llx", (unsigned long long)e->addr);
+		break;
+	case TE_PFN:
+		snprintf(buf, n, "%s pfn 0x%llx x%llu %s%s%s%s cache %s/%s",
+			 pfn_src_name(e->src), (unsigned long long)e->pfn,
+			 (unsigned long long)e->count, pfn_class_name(p->cls),
+			 p->region[0] ? " \"" : "", p->region, p->region[0] ? "\"" : "",
+			 cache_mode_name(e->req_cache),
+			 e->inst_cache == 0xff ? "?" : cache_mode_name(e->inst_cache));
+		break;
+	case TE_TEARDOWN:
+		snprintf(buf, n, "unmap from 0x%llx", (unsigned long long)e->addr);
+		break;
+	case TE_PIN:
+		snprintf(buf, n, "pfn 0x%llx x%llu %s at 0x%llx", (unsigned long long)e->pfn,
+			 (unsigned long long)e->count, pin_kind_name(e->src),
+			 (unsigned long long)e->addr);
+		break;
+	case TE_UNPIN:
+		snprintf(buf, n, "pfn 0x%llx x%llu", (unsigned long long)e->pfn,
+			 (unsigned long long)e->count);
+		break;
+	case TE_RSS:
+		snprintf(buf, n, "%s=%lld pages (mm %u)", rss_member_name(e->src),
+			 (long long)e->pfn, e->mm_id);
+		break;
+	case TE_BAD_PTE:
+		snprintf(buf, n, "bad pte at 0x%llx", (unsigned long long)e->addr);
+		break;
+	case TE_EXIT:
+		snprintf(buf, n, "exit status 0x%llx", (unsigned long long)e->count);
+		break;
+	default:
+		snprintf(buf, n, "?");
+	}
+}
+
+static void print_json(struct trace_view *tv, const struct trace_rec *e,
+		       const struct vma_row *v, const struct pfn_row *p, double t)
+{
+	json_object *o = json_object_new_object();
+	char hex[24];
+
+	json_object_object_add(o, "t", json_object_new_double(t));
+	json_object_object_add(o, "type", json_object_new_string(trace_type_name(e->type)));
+	json_object_object_add(o, "pid", json_object_new_int64(e->tgid));
+	json_object_object_add(o, "tid", json_object_new_int64(e->tid));
+	if (v) {
+		json_object_object_add(o, "vma", json_object_new_string(v->name));
+		snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)v->val.vm_start);
+		json_object_object_add(o, "vm_start", json_object_new_string(hex));
+		json_object_object_add(o, "module", json_object_new_string(v->module));
+	}
+	if (e->addr) {
+		snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)e->addr);
+		json_object_object_add(o, "addr", json_object_new_string(hex));
+	}
+	switch (e->type) {
+	case TE_PFN:
+		json_object_object_add(o, "source", json_object_new_string(pfn_src_name(e->src)));
+		json_object_object_add(o, "class", json_object_new_string(pfn_class_name(p->cls)));
+		json_object_object_add(o, "region", json_object_new_string(p->region));
+		json_object_object_add(o, "req_cache",
+				       json_object_new_string(cache_mode_name(e->req_cache)));
+		json_object_object_add(o, "inst_cache", json_object_new_string(
+			e->inst_cache == 0xff ? "unknown" : cache_mode_name(e->inst_cache)));
+		json_object_object_add(o, "reserved",
+				       json_object_new_boolean(e->state & PFNST_RESERVED));
+		/* fall through */
+	case TE_PIN:
+	case TE_UNPIN:
+		snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)e->pfn);
+		json_object_object_add(o, "pfn", json_object_new_string(hex));
+		json_object_object_add(o, "count", json_object_new_int64(e->count));
+		if (e->type == TE_PIN)
+			json_object_object_add(o, "kind", json_object_new_string(pin_kind_name(e->src)));
+		break;
+	case TE_RSS:
+		json_object_object_add(o, "member", json_object_new_string(rss_member_name(e->src)));
+		json_object_object_add(o, "pages", json_object_new_int64((long long)e->pfn));
+		json_object_object_add(o, "mm", json_object_new_int64(e->mm_id));
+		break;
+	case TE_EXIT:
+		json_object_object_add(o, "status", json_object_new_int64(e->count));
+		break;
+	default:
+		break;
+	}
+	fprintf(tv->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+int trace_view_event(struct trace_view *tv, const struct trace_rec *e)
+{
+	const struct vma_row *v = NULL;
+	struct pfn_row p = { .region = "" };
+	int rule = -1;
+	double t;
+
+	if (e->type <= TE_NONE || e->type >= TE__MAX)
+		return -EINVAL;
+	tv->events[e->type]++;
+	if (!tv->t0_ns)
+		tv->t0_ns = e->ts_ns;
+	t = (e->ts_ns - tv->t0_ns) / 1e9;
+	/* the VMA is looked up only where it is printed or needed: faults are the bulk */
+	if (e->vma_id && (tv->module || e->type != TE_FAULT || !tv->json || tv->rule_mask))
+		v = vma_of(tv, e->vma_id);
+	if (tv->module && (!v || strcmp(v->module, tv->module)))
+		return 0;
+	if (e->type == TE_PFN)
+		rule = pfn_event_rule(tv, e, v, &p);
+	else if (e->type == TE_BAD_PTE)
+		rule = RULE_BAD_PTE;
+	if (!tv->rule_mask && (tv->type_mask & (1u << e->type))) {
+		tv->shown++;
+		if (tv->json) {
+			print_json(tv, e, v, &p, t);
+		} else {
+			char vl[PFNSCOPE_NAME_LEN + 8], d[200];
+
+			vma_label(v, vl, sizeof(vl));
+			detail(e, &p, d, sizeof(d));
+			fprintf(tv->out, "%10.6f %7u %-15.15s %-9s %-24.24s %s\n", t, e->tgid,
+				comm_of(tv, e->tgid), trace_type_name(e->type), vl, d);
+		}
+	}
+	if (rule >= 0)
+		print_finding(tv, e, rule, v, e->type == TE_PFN ? &p : NULL, t);
+	return 0;
+}
+
+void trace_view_free(struct trace_view *tv)
+{
+	report_free(&tv->idx);
+	free(tv->by_id);
+	free(tv->seen);
+	tv->by_id = NULL;
+	tv->seen = NULL;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Rendering of per-event records (include/trace.h) for trace, and their replay by report:
+ * VMA rows looked up by id, pfns classified, rules applied as each event arrives. */
+#ifndef PFNSCOPE_TRACE_VIEW_H
+#define PFNSCOPE_TRACE_VIEW_H
+
+#include <stdio.h>
+#include "trace.h"
+#include "report.h"
+#include "state.h"
+
+#define TRACE_COMM_SLOTS 1024
+
+struct comm_slot {
+	__u32 pid;
+	__u64 read_ns;
+	char comm[PFNSCOPE_COMM_LEN];
+};
+
+struct trace_view {
+	/* where VMA rows come from: a live session's maps, or a recording's snapshot */
+	struct session *ses;
+	struct ksyms *ks;
+	const struct iomem *io;
+	const struct policy *pol;
+	FILE *out;
+	bool json;
+	const char *module;		/* -m: only events of this module's VMAs */
+	unsigned int rule_mask;		/* --rule: only findings of these rules (0: everything) */
+	unsigned int type_mask;		/* event types printed */
+	__u64 t0_ns;			/* times are printed relative to it */
+	/* VMA rows by id */
+	struct report idx;
+	struct vma_row **by_id;
+	size_t nr_by_id;
+	__u64 refreshed_ns;
+	/* what was seen */
+	__u64 events[TE__MAX];
+	__u64 shown;
+	__u64 findings[RULE__MAX];
+	struct { __u64 vma_id; int rule; } *seen;
+	size_t nr_seen, cap_seen;
+	struct comm_slot comms[TRACE_COMM_SLOTS];
+};
+
+/* Parses "fault,pfn,pin" into a type mask; -1 on an unknown name. */
+int trace_parse_types(const char *list, unsigned int *mask);
+const char *trace_type_name(int type);
+/* Rebuilds the id index from @st (a live read or a recording snapshot). */
+int trace_view_index(struct trace_view *tv, const struct state *st);
+/* Handles one event: prints it (and any finding it makes) unless filtered. 0 or -errno. */
+int trace_view_event(struct trace_view *tv, const struct trace_rec *e);
+void trace_view_free(struct trace_view *tv);
+
+#endif /* PFNSCOPE_TRACE_VIEW_H */
