@@ -210,6 +210,19 @@ int collect_timeline_sample(const struct state *st, struct report *r)
 			s->vmas[j--] = s->vmas[--s->nr];
 		}
 	free(mms);
+	if (st->t[ST_PINS].present && st->t[ST_PINS].vsz >= sizeof(struct pin_val)) {
+		struct pins_sample *ps = realloc(r->pin_samples,
+						 (r->nr_pin_samples + 1) * sizeof(*ps));
+		__u64 refs = 0;
+
+		if (!ps)
+			return -ENOMEM;
+		for (size_t i = 0; i < st->t[ST_PINS].n; i++)
+			refs += ((const struct pin_val *)st_val(&st->t[ST_PINS], i))->refs;
+		r->pin_samples = ps;
+		ps[r->nr_pin_samples].t_ns = st->t_ns;
+		ps[r->nr_pin_samples++].outstanding = refs;
+	}
 	return STATE_ROWS(&st->t[ST_RSS], s->mms, s->nr_mms, struct rss_row, mm_id, val);
 }
 

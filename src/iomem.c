@@ -7,6 +7,26 @@
 
 #define IOMEM_MAX_DEPTH 16
 
+/* fgets() for one line of @f: 0 for a whole line, 1 for one longer than @size - 2 (its rest is
+ * read and dropped), 2 for one with a NUL byte before its newline (both to be skipped), -1 at the
+ * end. The sentinel tells the cases apart: fgets() overwrites the last byte only on a full buffer,
+ * and a NUL byte hides the newline from strchr(). */
+static int read_line(char *line, size_t size, FILE *f)
+{
+	int c;
+
+	line[size - 1] = 'x';
+	if (!fgets(line, size, f))
+		return -1;
+	if (strchr(line, '\n') || feof(f))
+		return 0;
+	if (line[size - 1] || line[size - 2] == '\n')
+		return 2;
+	while ((c = fgetc(f)) != EOF && c != '\n')
+		;
+	return 1;
+}
+
 struct iomem *iomem_parse(FILE *f)
 {
 	struct iomem *io = calloc(1, sizeof(*io));
@@ -16,19 +36,14 @@ struct iomem *iomem_parse(FILE *f)
 
 	if (!io)
 		return NULL;
-	while (fgets(line, sizeof(line), f)) {
+	for (int got; (got = read_line(line, sizeof(line), f)) >= 0;) {
 		struct iomem_region *r;
 		unsigned long long s, e;
 		char *p = line, *name, *nl;
-		int depth = 0, len;
+		int depth = 0, len = -1;
 
-		if (!strchr(line, '\n') && !feof(f)) {
-			int c;
-
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;
+		if (got)	/* overlong, or a NUL byte inside */
 			continue;
-		}
 		while (*p == ' ')
 			p++;
 		if ((p - line) % 2)
@@ -36,7 +51,8 @@ struct iomem *iomem_parse(FILE *f)
 		depth = (p - line) / 2;
 		if (depth >= IOMEM_MAX_DEPTH || (depth > 0 && (!io->n || depth > io->r[io->n - 1].depth + 1)))
 			continue;
-		if (sscanf(p, "%llx-%llx : %n", &s, &e, &len) != 2 || s > e)
+		/* without the " :" the %n is never reached: len stays -1 */
+		if (sscanf(p, "%llx-%llx : %n", &s, &e, &len) != 2 || len < 0 || s > e)
 			continue;
 		name = p + len;
 		nl = strpbrk(name, "\r\n");

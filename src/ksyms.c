@@ -5,10 +5,14 @@
 #include <string.h>
 #include "ksyms.h"
 
+#ifndef KSYMS_ARENA_START	/* kallsyms names are megabytes; the fuzz build starts small */
+#define KSYMS_ARENA_START (1 << 20)
+#endif
+
 static const char *arena_add(struct ksyms *ks, const char *s, size_t len, size_t *off)
 {
 	if (ks->strs_len + len + 1 > ks->strs_cap) {
-		size_t cap = ks->strs_cap ? ks->strs_cap * 2 : 1 << 20;
+		size_t cap = ks->strs_cap ? ks->strs_cap * 2 : KSYMS_ARENA_START;
 		char *n;
 
 		while (cap < ks->strs_len + len + 1)
@@ -24,6 +28,26 @@ static const char *arena_add(struct ksyms *ks, const char *s, size_t len, size_t
 	*off = ks->strs_len;
 	ks->strs_len += len + 1;
 	return ks->strs;
+}
+
+/* fgets() for one line of @f: 0 for a whole line, 1 for one longer than @size - 2 (its rest is
+ * read and dropped), 2 for one with a NUL byte before its newline (both to be skipped), -1 at the
+ * end. The sentinel tells the cases apart: fgets() overwrites the last byte only on a full buffer,
+ * and a NUL byte hides the newline from strchr(). */
+static int read_line(char *line, size_t size, FILE *f)
+{
+	int c;
+
+	line[size - 1] = 'x';
+	if (!fgets(line, size, f))
+		return -1;
+	if (strchr(line, '\n') || feof(f))
+		return 0;
+	if (line[size - 1] || line[size - 2] == '\n')
+		return 2;
+	while ((c = fgetc(f)) != EOF && c != '\n')
+		;
+	return 1;
 }
 
 static int is_text(char type)
@@ -51,19 +75,14 @@ struct ksyms *ksyms_parse(FILE *f)
 
 	if (!ks)
 		return NULL;
-	while (fgets(line, sizeof(line), f)) {
+	for (int got; (got = read_line(line, sizeof(line), f)) >= 0;) {
 		char *end, *name, *mod, *nl;
 		unsigned long addr;
 		size_t off, moff = 0, nlen;
 		char type;
 
-		if (!strchr(line, '\n') && !feof(f)) {	/* overlong line: skip its rest */
-			int c;
-
-			while ((c = fgetc(f)) != EOF && c != '\n')
-				;
+		if (got)	/* overlong (its rest skipped), or a NUL byte inside */
 			continue;
-		}
 		addr = strtoul(line, &end, 16);
 		if (end == line || *end != ' ' || !end[1] || end[2] != ' ')
 			continue;
@@ -120,7 +139,8 @@ struct ksyms *ksyms_parse(FILE *f)
 			ks->syms[i].module = ks->strs + ((size_t)ks->syms[i].module - 1);
 	}
 	ks->all_zero = ks->nr && !nonzero;
-	qsort(ks->syms, ks->nr, sizeof(*ks->syms), cmp_addr);
+	if (ks->nr)	/* syms is NULL for an empty table, and qsort()'s base is nonnull */
+		qsort(ks->syms, ks->nr, sizeof(*ks->syms), cmp_addr);
 	return ks;
 fail:
 	ksyms_free(ks);

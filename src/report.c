@@ -81,6 +81,8 @@ void report_free(struct report *r)
 		free(r->timeline[i].mms);
 	}
 	free(r->timeline);
+	free(r->pin_samples);
+	r->pin_samples = NULL;
 	r->mms = NULL;
 	r->timeline = NULL;
 	r->vmas = NULL;

@@ -124,6 +124,12 @@ struct timeline_sample {
 	size_t nr_mms;
 };
 
+/* Outstanding pins over time (--timeline with the pin hooks attached). */
+struct pins_sample {
+	__u64 t_ns;				/* CLOCK_MONOTONIC */
+	__u64 outstanding;			/* pages pinned (FOLL_PIN) and not yet unpinned */
+};
+
 struct proc_row {
 	__u32 pid;
 	struct proc_val val;
@@ -155,6 +161,8 @@ struct report {
 	struct pin_report pins;
 	struct timeline_sample *timeline;
 	size_t nr_samples;
+	struct pins_sample *pin_samples;	/* optional, NULL if none */
+	size_t nr_pin_samples;
 	unsigned int timeline_ms;
 	const char *module_filter;		/* --module */
 	__u64 drops[DROP__MAX];
@@ -170,6 +178,8 @@ const char *pfn_src_name(int src);
 const char *rss_member_name(int m);
 
 void report_sort(struct report *r);
+/* The rule a classified pfn row (p->cls, p->vma set) breaks, or -1. */
+int pfn_rule(const struct pfn_row *p);
 /* Classifies every pfn row, fills per-VMA class counts, applies rules and policy. */
 int findings_evaluate(struct report *r, const struct iomem *io, const struct policy *pol);
 /* Worst severity among findings not silenced, SEV_NONE if there are none. */

@@ -147,26 +147,28 @@ int policy_add_builtin(struct policy *p)
 	return 0;
 }
 
-int policy_load(struct policy *p, const char *path, char *err, size_t errlen)
+int policy_parse(struct policy *p, FILE *f, const char *name, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "r");
 	char line[512];
 	int lineno = 0;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), f)) {
+	for (;;) {
 		char rule[64], kv[200], sev[32], *reason, *eq, *nl;
 		enum severity s;
 		int r = -1, n = 0, k;
 
+		line[sizeof(line) - 1] = 'x';	/* fgets() writes there only when full */
+		if (!fgets(line, sizeof(line), f))
+			break;
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
-			snprintf(err, errlen, "%s:%d: line longer than %zu bytes", path, lineno,
-				 sizeof(line) - 2);
-			goto fail;
+			/* a NUL byte hides the newline from strchr() */
+			if (line[sizeof(line) - 1] || line[sizeof(line) - 2] == '\n')
+				snprintf(err, errlen, "%s:%d: NUL byte in line", name, lineno);
+			else
+				snprintf(err, errlen, "%s:%d: line longer than %zu bytes", name,
+					 lineno, sizeof(line) - 2);
+			return -1;
 		}
 		nl = strpbrk(line, "#\r\n");
 		if (nl)
@@ -175,19 +177,19 @@ int policy_load(struct policy *p, const char *path, char *err, size_t errlen)
 			for (char *c = line; *c; c++)
 				if (!isspace((unsigned char)*c)) {
 					snprintf(err, errlen, "%s:%d: expected 'RULE KEY=VALUE SEVERITY "
-						 "REASON'", path, lineno);
-					goto fail;
+						 "REASON'", name, lineno);
+					return -1;
 				}
 			continue;	/* blank or comment */
 		}
 		if (strcmp(rule, "*") && (r = rule_by_name(rule)) < 0) {
-			snprintf(err, errlen, "%s:%d: unknown rule '%s'", path, lineno, rule);
-			goto fail;
+			snprintf(err, errlen, "%s:%d: unknown rule '%s'", name, lineno, rule);
+			return -1;
 		}
 		eq = strchr(kv, '=');
 		if (!eq || !eq[1]) {
-			snprintf(err, errlen, "%s:%d: expected KEY=VALUE, got '%s'", path, lineno, kv);
-			goto fail;
+			snprintf(err, errlen, "%s:%d: expected KEY=VALUE, got '%s'", name, lineno, kv);
+			return -1;
 		}
 		*eq = '\0';
 		for (k = 0; k < (int)(sizeof(match_keys) / sizeof(match_keys[0])); k++)
@@ -195,29 +197,39 @@ int policy_load(struct policy *p, const char *path, char *err, size_t errlen)
 				break;
 		if (k == (int)(sizeof(match_keys) / sizeof(match_keys[0]))) {
 			snprintf(err, errlen, "%s:%d: unknown key '%s' (handler, vm_ops, module, "
-				 "file, rdev)", path, lineno, kv);
-			goto fail;
+				 "file, rdev)", name, lineno, kv);
+			return -1;
 		}
 		if (parse_severity(sev, &s)) {
 			snprintf(err, errlen, "%s:%d: unknown severity '%s' (info, warning, error, "
-				 "none)", path, lineno, sev);
-			goto fail;
+				 "none)", name, lineno, sev);
+			return -1;
 		}
 		reason = line + n;
 		if (!*reason) {
-			snprintf(err, errlen, "%s:%d: a reason is required", path, lineno);
-			goto fail;
+			snprintf(err, errlen, "%s:%d: a reason is required", name, lineno);
+			return -1;
 		}
 		if (policy_add(p, r, k, eq + 1, s, reason, false)) {
-			snprintf(err, errlen, "%s: out of memory", path);
-			goto fail;
+			snprintf(err, errlen, "%s: out of memory", name);
+			return -1;
 		}
 	}
-	fclose(f);
 	return 0;
-fail:
+}
+
+int policy_load(struct policy *p, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	int ret;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	ret = policy_parse(p, f, path, err, errlen);
 	fclose(f);
-	return -1;
+	return ret;
 }
 
 void policy_free(struct policy *p)

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "options.h"
 
 enum rule_id {
@@ -53,6 +54,9 @@ int policy_add_builtin(struct policy *p);
 /* Lines "RULE|* KEY=VALUE SEVERITY REASON...", '#' comments. On error returns -1 and puts
  * "FILE:LINE: what is wrong" in @err. */
 int policy_load(struct policy *p, const char *path, char *err, size_t errlen);
+/* The same from an open stream; @name stands for the file in messages. Entries added before an
+ * error stay in @p (policy_free() releases them). */
+int policy_parse(struct policy *p, FILE *f, const char *name, char *err, size_t errlen);
 void policy_free(struct policy *p);
 
 struct vma_row;
