@@ -10,6 +10,7 @@ static const struct cmd cmds[] = {
 	{ "check", cmd_check, "run a command and report per VMA when it exits" },
 	{ "probe", cmd_probe, "show the attach plan for this kernel" },
 	{ "trace", cmd_trace, "stream events live: pfns, teardowns, pins, findings as they happen" },
+	{ "top", cmd_top, "a refreshing view of the busiest VMAs (faults/s, RSS, pins, findings)" },
 	{ "record", cmd_record, "record events and per-VMA snapshots to a file, to report on later" },
 	{ "report", cmd_report, "report on a recording: tables, findings, timeline, HTML" },
 	{ "pins", cmd_pins, "list the pages still pinned, oldest first, with who pinned them" },
