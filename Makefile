@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# pfnscope: build BPF objects, skeletons, and the two binaries (dynamic + fully static).
+# pfnscope: build BPF objects, skeletons, and the binary.
 # Quiet by default, `make V=1` prints full commands.
 
 BUILD      := build
@@ -25,7 +25,6 @@ BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BPFOUT)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BPFOUT)/%.skel.h,$(BPF_SRCS))
 APP_SRCS   := $(wildcard src/*.c)
 APP_OBJS   := $(patsubst src/%.c,$(OBJ)/%.o,$(APP_SRCS))
-APP_SOBJS  := $(patsubst src/%.c,$(OBJ)/static/%.o,$(APP_SRCS))
 
 WARN       := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 CFLAGS     ?= -O2 -g
@@ -33,16 +32,15 @@ CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BPFOUT) \
               -DPFNSCOPE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
               -Iinclude -Ibpf -Ivmlinux/$(ARCH)
-LIBS       := -lbpf -lelf -lz -ljson-c
-STATIC_LIBS:= -Wl,--start-group -lbpf -lelf -lz -ljson-c -Wl,--end-group
+LIBS       := -lbpf -lelf -lz -ljson-c -lmicrohttpd -lpthread
 
 .PHONY: all clean deps run test unit-test host-test lab-test demo vmlinux bench fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
-all: $(BUILD)/pfnscope $(BUILD)/pfnscope-static
+all: $(BUILD)/pfnscope
 
-$(BPFOUT) $(OBJ) $(OBJ)/static:
+$(BPFOUT) $(OBJ):
 	$(Q)mkdir -p $@
 
 $(BPFOUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) $(wildcard include/*.h) $(VMLINUX) | $(BPFOUT)
@@ -58,17 +56,9 @@ $(OBJ)/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) $(SKELS) | $(OBJ
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
-$(OBJ)/static/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) $(SKELS) | $(OBJ)/static
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -DPFNSCOPE_STATIC -c $< -o $@
-
 $(BUILD)/pfnscope: $(APP_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
-
-$(BUILD)/pfnscope-static: $(APP_SOBJS)
-	$(call msg,BINARY,$@)
-	$(Q)$(CC) $(CFLAGS) -static $^ $(STATIC_LIBS) -o $@
 
 # vmlinux.h is committed; regenerate it from the running kernel's BTF.
 vmlinux:
@@ -98,6 +88,7 @@ demo: deps
 	   fixmap /dev/pfnfix_\$$d 8 >/dev/null || exit 1; done"'; test $$? -le 1
 
 -include tests/lab.mk
+include tests/fuzz/fuzz.mk
 -include tests/tests.mk
 
 clean:

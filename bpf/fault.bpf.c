@@ -118,6 +118,7 @@ static __always_inline void account_fault(struct vm_area_struct *vma, __u64 addr
 	pv = proc_get(tgid);
 	if (pv)
 		__sync_fetch_and_add(&pv->faults, 1);
+	count_add(CNT_FAULTS, 1);
 	trace_fault(v ? v->id : 0, address, flags);
 	if (!v)
 		return;
@@ -280,6 +281,7 @@ int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsign
 		if (pv)
 			__sync_fetch_and_add(&pv->faults, 1);
 		__sync_fetch_and_add(&v->faults, 1);
+		count_add(CNT_FAULTS, 1);
 		trace_fault(v->id, address, error);
 		return 0;
 	}
@@ -288,6 +290,7 @@ int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsign
 		pv = proc_get(tgid);
 		if (pv)
 			__sync_fetch_and_add(&pv->faults, 1);
+		count_add(CNT_FAULTS, 1);
 		trace_fault(0, address, error);
 	}
 	return 0;

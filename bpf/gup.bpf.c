@@ -79,7 +79,8 @@ static __always_inline void site_add(__u64 mm_id, __u64 addr, __u32 kind, __u64 
 	if (!v) {
 		if (!acq)
 			return;	/* evicted meanwhile */
-		bpf_map_update_elem(&pin_sites, &k, &init, BPF_NOEXIST);
+		if (!bpf_map_update_elem(&pin_sites, &k, &init, BPF_NOEXIST))
+			count_add(CNT_PIN_SITES, 1);
 		v = bpf_map_lookup_elem(&pin_sites, &k);
 		if (!v)
 			return;

@@ -55,7 +55,11 @@ static __always_inline void pfn_record(struct vm_area_struct *vma, __u32 tgid, _
 		init.example_pfn = pfn;
 		init.first_ns = now;
 		init.fault_fn = (__u64)BPF_CORE_READ(vma, vm_ops, fault);
-		if (bpf_map_update_elem(&pfn_hits, &key, &init, BPF_NOEXIST) == -E2BIG) {
+		switch (bpf_map_update_elem(&pfn_hits, &key, &init, BPF_NOEXIST)) {
+		case 0:
+			count_add(CNT_PFN_ROWS, 1);
+			break;
+		case -E2BIG:
 			count_drop(DROP_PFN_MAP_FULL);
 			return;
 		}

@@ -171,7 +171,11 @@ static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, 
 	v->remote = BPF_CORE_READ(vma, vm_mm) != BPF_CORE_READ(task, mm);
 	bpf_probe_read_kernel_str(v->comm, sizeof(v->comm), task->comm);
 	vma_fill_name(v, vma);
-	if (bpf_map_update_elem(&vmas, &key, v, BPF_NOEXIST) == -E2BIG) {
+	switch (bpf_map_update_elem(&vmas, &key, v, BPF_NOEXIST)) {
+	case 0:
+		count_add(CNT_VMA_ROWS, 1);
+		break;
+	case -E2BIG:
 		count_drop(DROP_VMA_MAP_FULL);
 		return NULL;
 	}

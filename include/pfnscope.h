@@ -24,6 +24,16 @@ enum drop_reason {
 	DROP__MAX,
 };
 
+/* Global counters (map `counters`, per CPU): exact totals that outlive any row, and the
+ * insertions that tell how many rows an LRU map evicted (inserted - present - deleted). */
+enum counter {
+	CNT_FAULTS,		/* faults counted (same semantics as proc_val.faults) */
+	CNT_VMA_ROWS,		/* rows inserted into `vmas` */
+	CNT_PFN_ROWS,		/* rows inserted into `pfn_hits` */
+	CNT_PIN_SITES,		/* rows inserted into `pin_sites` */
+	CNT__MAX,
+};
+
 /* A tgid that pfnscope follows (map `traced`): filled by the loader and by fork. */
 struct traced_val {
 	__u32 parent;		/* tgid that forked it (0: started by pfnscope) */

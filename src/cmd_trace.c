@@ -228,6 +228,7 @@ int cmd_trace(int argc, char **argv)
 	ret = EXIT_CLEAN;
 	while (!stop_requested) {
 		err = ring_buffer__poll(rb, 100);
+		err = err ? err : ring_buffer__consume(rb);	/* wakeups are batched */
 		if (err == -EINTR)
 			continue;
 		if (err < 0 || ferror(stdout)) {

@@ -80,12 +80,19 @@ static void collect_drops(const struct state *st, struct report *r)
 	}
 }
 
-static const struct mm_row *mm_of(const struct report *r, __u64 id)
+static int cmp_mm_id(const void *a, const void *b)
 {
-	for (size_t i = 0; i < r->nr_mms; i++)
-		if (r->mms[i].val.id == id)
-			return &r->mms[i];
-	return NULL;
+	const struct mm_row *x = a, *y = b;
+
+	return x->val.id < y->val.id ? -1 : x->val.id > y->val.id;
+}
+
+/* r->mms is sorted by id (collect_mms) */
+static struct mm_row *mm_of(const struct report *r, __u64 id)
+{
+	struct mm_row key = { .val.id = id };
+
+	return r->nr_mms ? bsearch(&key, r->mms, r->nr_mms, sizeof(*r->mms), cmp_mm_id) : NULL;
 }
 
 /*
@@ -126,19 +133,20 @@ static int collect_mms(const struct state *st, struct report *r)
 
 	if (err)
 		return err;
+	if (r->nr_mms)
+		qsort(r->mms, r->nr_mms, sizeof(*r->mms), cmp_mm_id);
 	assign_fork_rows(r);
 	/* net RSS per member: the sum of the address space's VMA rows */
-	for (size_t i = 0; i < r->nr_mms; i++)
-		for (size_t v = 0; v < r->nr_vmas; v++) {
-			const struct vma_val *vv = &r->vmas[v].val;
+	for (size_t v = 0; v < r->nr_vmas; v++) {
+		const struct vma_val *vv = &r->vmas[v].val;
+		struct mm_row *mm = r->vmas[v].merged ? NULL : mm_of(r, vv->mm);
 
-			if (r->vmas[v].merged || vv->mm != r->mms[i].val.id ||
-			    r->vmas[v].key.tgid != r->mms[i].val.tgid)
-				continue;
-			r->mms[i].nr_vmas++;
-			for (int m = 0; m < RSS_MEMBERS; m++)
-				r->mms[i].net[m] += (long long)vv->rss_in[m] - (long long)vv->rss_out[m];
-		}
+		if (!mm || r->vmas[v].key.tgid != mm->val.tgid)
+			continue;
+		mm->nr_vmas++;
+		for (int m = 0; m < RSS_MEMBERS; m++)
+			mm->net[m] += (long long)vv->rss_in[m] - (long long)vv->rss_out[m];
+	}
 	return 0;
 }
 

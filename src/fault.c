@@ -44,6 +44,9 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 		fc->skel->rodata->vmemmap_base_addr = sm->addr;
 	if (o->max_vmas)
 		bpf_map__set_max_entries(fc->skel->maps.vmas, o->max_vmas);
+	/* always-on: the oldest rows make room (counted: CNT_VMA_ROWS - present - deleted) */
+	if (o->lru_vmas)
+		bpf_map__set_type(fc->skel->maps.vmas, BPF_MAP_TYPE_LRU_HASH);
 	if (o->trace_mask) {
 		fc->skel->rodata->trace_mask = o->trace_mask;
 		bpf_map__set_max_entries(fc->skel->maps.events, o->ringbuf_bytes);
@@ -135,6 +138,7 @@ void fault_state_fds(const struct fault_ctx *fc, struct state_fds *f)
 	f->fd[ST_DROPS] = bpf_map__fd(fc->skel->maps.drops);
 	f->fd[ST_PFNS] = bpf_map__fd(fc->skel->maps.pfn_hits);
 	f->fd[ST_MMS] = bpf_map__fd(fc->skel->maps.mms);
+	f->fd[ST_COUNTERS] = bpf_map__fd(fc->skel->maps.counters);
 }
 
 /* Maps that hold no state worth keeping across an agent restart. */
@@ -142,8 +146,8 @@ static bool map_is_scratch(const char *name)
 {
 	static const char *const scratch[] = { "events", "vma_scratch", "vma_cache" };
 
-	if (name[0] == '.' || strstr(name, "stash") || strstr(name, "cursors"))
-		return true;	/* .rodata, .bss; kprobe entry->return stashes */
+	if (strstr(name, "stash") || strstr(name, "cursors"))
+		return true;	/* kprobe entry->return stashes, GUP cursors */
 	for (size_t i = 0; i < sizeof(scratch) / sizeof(scratch[0]); i++)
 		if (!strcmp(name, scratch[i]))
 			return true;
@@ -163,7 +167,8 @@ int maps_pin_dir(struct bpf_object *obj, const char *dir)
 	bpf_object__for_each_map(map, obj) {
 		const char *name = bpf_map__name(map);
 
-		if (map_is_scratch(name) || bpf_map__fd(map) >= 0)	/* shared: pinned by its owner */
+		/* .rodata/.bss are per object; a shared map is pinned by its owner */
+		if (bpf_map__is_internal(map) || map_is_scratch(name) || bpf_map__fd(map) >= 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, name);
 		if (bpf_map__set_pin_path(map, path))

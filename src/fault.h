@@ -17,6 +17,7 @@ struct fault_opts {
 	__u32 trace_mask;	/* event types streamed to the ring buffer (1 << TE_*), 0: none */
 	__u32 ringbuf_bytes;	/* ring buffer size in trace mode (power of 2) */
 	const char *pin_dir;	/* pin the state maps here, re-using those already there */
+	bool lru_vmas;		/* `vmas` evicts its oldest rows instead of refusing new ones */
 };
 
 /* The hooks bpf/fault.bpf.c has programs for. */

@@ -24,13 +24,6 @@ const char *rss_member_name(int m)
 	return m >= 0 && m < RSS_MEMBERS ? names[m] : "?";
 }
 
-static struct vma_row *vma_of(struct report *r, __u64 id)
-{
-	for (size_t i = 0; i < r->nr_vmas; i++)
-		if (r->vmas[i].val.id == id)
-			return &r->vmas[i];
-	return NULL;
-}
 
 static void add_region(struct vma_row *v, const char *region, __u64 pages)
 {
@@ -222,8 +215,10 @@ static int pin_findings(struct report *r, const struct policy *pol)
 
 int findings_evaluate(struct report *r, const struct iomem *io, const struct policy *pol)
 {
-	int err;
+	int err = report_index(r);
 
+	if (err)
+		return err;
 	for (size_t i = 0; i < r->nr_pfns; i++) {
 		struct pfn_row *p = &r->pfns[i];
 		__u64 pages = p->val.count;
@@ -231,7 +226,7 @@ int findings_evaluate(struct report *r, const struct iomem *io, const struct pol
 		int rule;
 
 		p->cls = classify_pfn(io, p->val.example_pfn, p->key.state, &p->region);
-		p->vma = vma_of(r, p->key.vma_id);
+		p->vma = report_vma_by_id(r, p->key.vma_id);
 		if (p->vma) {
 			p->vma->pages_by_class[p->cls] += pages;
 			if (p->key.src < SRC__MAX)

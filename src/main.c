@@ -13,6 +13,8 @@ static const struct cmd cmds[] = {
 	{ "top", cmd_top, "a refreshing view of the busiest VMAs (faults/s, RSS, pins, findings)" },
 	{ "record", cmd_record, "record events and per-VMA snapshots to a file, to report on later" },
 	{ "report", cmd_report, "report on a recording: tables, findings, timeline, HTML" },
+	{ "agent", cmd_agent, "always on: Prometheus metrics, NDJSON findings, state kept pinned" },
+	{ "snapshot", cmd_snapshot, "what a running agent has seen so far: top VMAs, findings, pins" },
 	{ "pins", cmd_pins, "list the pages still pinned, oldest first, with who pinned them" },
 	{},
 };

@@ -92,7 +92,8 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct ksyms *ks, struct
 	      bpf_map__reuse_fd(gc->skel->maps.procs, bpf_map__fd(f->maps.procs)) ?:
 	      bpf_map__reuse_fd(gc->skel->maps.mms, bpf_map__fd(f->maps.mms)) ?:
 	      bpf_map__reuse_fd(gc->skel->maps.seqs, bpf_map__fd(f->maps.seqs)) ?:
-	      bpf_map__reuse_fd(gc->skel->maps.events, bpf_map__fd(f->maps.events));
+	      bpf_map__reuse_fd(gc->skel->maps.events, bpf_map__fd(f->maps.events)) ?:
+	      bpf_map__reuse_fd(gc->skel->maps.counters, bpf_map__fd(f->maps.counters));
 	if (!err && fc->pin_dir)
 		err = maps_pin_dir(gc->skel->obj, fc->pin_dir);
 	if (!err) {
@@ -189,20 +190,6 @@ static int read_callers(const struct state *st, struct ksyms *ks, struct report 
 	return err;
 }
 
-static struct vma_row *vma_at(struct report *r, __u64 mm_id, __u64 addr)
-{
-	struct vma_row *best = NULL;
-
-	for (size_t i = 0; i < r->nr_vmas; i++) {
-		struct vma_row *v = &r->vmas[i];
-
-		if (v->merged || v->val.mm != mm_id || addr < v->val.vm_start || addr >= v->val.vm_end)
-			continue;
-		if (!best || v->val.id > best->val.id)	/* the latest row of that range */
-			best = v;
-	}
-	return best;
-}
 
 static void read_sites(const struct state *st, struct report *r)
 {
@@ -217,7 +204,7 @@ static void read_sites(const struct state *st, struct report *r)
 
 		if (key->kind >= PIN_KIND__MAX)
 			continue;
-		row = vma_at(r, key->mm_id, key->addr);
+		row = report_vma_at(r, key->mm_id, key->addr);
 		if (!row)
 			continue;
 		row->pins_acquired[key->kind] += v->acquired;
@@ -233,6 +220,9 @@ int pins_collect(const struct state *st, struct ksyms *ks, const struct iomem *i
 
 	if (!pt->present)
 		return 0;
+	err = report_index(r);
+	if (err)
+		return err;
 	r->pins.have = true;
 	r->pins.now_ns = st->t_ns;
 	read_totals(st, r);
@@ -254,7 +244,7 @@ int pins_collect(const struct state *st, struct ksyms *ks, const struct iomem *i
 		memcpy(&row->val, st_val(pt, i), pt->vsz < sizeof(row->val) ? pt->vsz : sizeof(row->val));
 		row->pfn = *(__u64 *)st_key(pt, i);
 		row->cls = classify_pfn(io, row->pfn, PFNST_HAS_PAGE, &row->region);
-		row->vma = vma_at(r, row->val.mm_id, row->val.addr);
+		row->vma = report_vma_at(r, row->val.mm_id, row->val.addr);
 		if (row->vma && row->val.caller.kind < PIN_KIND__MAX)
 			row->vma->pins_outstanding[row->val.caller.kind] += row->val.refs;
 		for (size_t c = 0; c < r->pins.nr_callers; c++)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Renders a struct report as a per-VMA text table or as the versioned JSON document. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -65,8 +66,90 @@ void report_sort(struct report *r)
 	qsort(r->procs, r->nr_procs, sizeof(*r->procs), cmp_proc);
 }
 
+static int cmp_by_id(const void *a, const void *b)
+{
+	const struct vma_row *x = *(struct vma_row *const *)a, *y = *(struct vma_row *const *)b;
+
+	return x->val.id < y->val.id ? -1 : x->val.id > y->val.id;
+}
+
+static int cmp_by_mm(const void *a, const void *b)
+{
+	const struct vma_row *x = *(struct vma_row *const *)a, *y = *(struct vma_row *const *)b;
+
+	if (x->val.mm != y->val.mm)
+		return x->val.mm < y->val.mm ? -1 : 1;
+	return x->val.vm_start < y->val.vm_start ? -1 : x->val.vm_start > y->val.vm_start;
+}
+
+int report_index(struct report *r)
+{
+	free(r->by_id);
+	free(r->by_mm);
+	r->nr_index = 0;
+	r->by_id = malloc((r->nr_vmas + 1) * sizeof(*r->by_id));
+	r->by_mm = malloc((r->nr_vmas + 1) * sizeof(*r->by_mm));
+	if (!r->by_id || !r->by_mm)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->nr_vmas; i++)
+		r->by_id[i] = r->by_mm[i] = &r->vmas[i];
+	r->nr_index = r->nr_vmas;
+	qsort(r->by_id, r->nr_index, sizeof(*r->by_id), cmp_by_id);
+	qsort(r->by_mm, r->nr_index, sizeof(*r->by_mm), cmp_by_mm);
+	return 0;
+}
+
+struct vma_row *report_vma_by_id(const struct report *r, __u64 id)
+{
+	size_t lo = 0, hi = r->nr_index;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (r->by_id[mid]->val.id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->nr_index && r->by_id[lo]->val.id == id ? r->by_id[lo] : NULL;
+}
+
+struct vma_row *report_vma_at(const struct report *r, __u64 mm_id, __u64 addr)
+{
+	size_t lo = 0, hi = r->nr_index;
+	struct vma_row *best = NULL;
+
+	/* the first row past (mm_id, addr); the candidates are the rows just before it */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct vma_row *v = r->by_mm[mid];
+
+		if (v->val.mm < mm_id || (v->val.mm == mm_id && v->val.vm_start <= addr))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* rows of a range's history (split, unmapped) may overlap: the latest one wins; 16 back
+	 * is far more than a range's history holds in practice */
+	for (size_t i = lo, n = 0; i-- > 0 && n < 16; n++) {
+		struct vma_row *v = r->by_mm[i];
+
+		if (v->val.mm != mm_id)
+			break;
+		if (v->merged || addr >= v->val.vm_end)
+			continue;
+		if (!best || v->val.id > best->val.id)
+			best = v;
+	}
+	return best;
+}
+
 void report_free(struct report *r)
 {
+	free(r->by_id);
+	free(r->by_mm);
+	r->by_id = r->by_mm = NULL;
+	r->nr_index = 0;
 	free(r->vmas);
 	free(r->procs);
 	free(r->pfns);
@@ -410,7 +493,7 @@ static json_object *timeline_json(const struct report *r)
 	return o;
 }
 
-static json_object *finding_json(const struct finding *f)
+json_object *finding_json(const struct finding *f)
 {
 	const struct vma_row *v = f->vma;
 	json_object *o = json_object_new_object();
@@ -583,7 +666,7 @@ int report_write_json(const struct report *r, FILE *f)
 	return ret < 0 ? -1 : 0;
 }
 
-static void report_print_findings(const struct report *r, FILE *f)
+void report_print_findings(const struct report *r, FILE *f)
 {
 	size_t shown = 0, suppressed = 0;
 

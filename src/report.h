@@ -166,6 +166,9 @@ struct report {
 	unsigned int timeline_ms;
 	const char *module_filter;		/* --module */
 	__u64 drops[DROP__MAX];
+	/* lookups (report_index): rows by id, and by (address space, vm_start) */
+	struct vma_row **by_id, **by_mm;
+	size_t nr_index;
 	unsigned long syms_unresolved;
 	int vmas_map_max;
 };
@@ -178,6 +181,11 @@ const char *pfn_src_name(int src);
 const char *rss_member_name(int m);
 
 void report_sort(struct report *r);
+/* Builds the lookups over r->vmas (again after r->vmas changes). 0 or -ENOMEM. */
+int report_index(struct report *r);
+struct vma_row *report_vma_by_id(const struct report *r, __u64 id);
+/* The latest row of address space @mm_id whose range holds @addr, or NULL. */
+struct vma_row *report_vma_at(const struct report *r, __u64 mm_id, __u64 addr);
 /* The rule a classified pfn row (p->cls, p->vma set) breaks, or -1. */
 int pfn_rule(const struct pfn_row *p);
 /* Classifies every pfn row, fills per-VMA class counts, applies rules and policy. */
@@ -186,6 +194,10 @@ int findings_evaluate(struct report *r, const struct iomem *io, const struct pol
 enum severity findings_worst(const struct report *r);
 void report_free(struct report *r);
 int report_write_json(const struct report *r, FILE *f);
+struct json_object;
+/* One finding as the JSON document has it (also the agent's NDJSON lines). */
+struct json_object *finding_json(const struct finding *f);
 void report_print_table(const struct report *r, FILE *f);
+void report_print_findings(const struct report *r, FILE *f);
 
 #endif /* PFNSCOPE_REPORT_H */

@@ -28,7 +28,8 @@ int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, stru
 	rc->skel->rodata->trace_wakeup_bytes = fc->skel->rodata->trace_wakeup_bytes;
 	err = bpf_map__reuse_fd(rc->skel->maps.traced, bpf_map__fd(fc->skel->maps.traced)) ?:
 	      bpf_map__reuse_fd(rc->skel->maps.drops, bpf_map__fd(fc->skel->maps.drops)) ?:
-	      bpf_map__reuse_fd(rc->skel->maps.events, bpf_map__fd(fc->skel->maps.events));
+	      bpf_map__reuse_fd(rc->skel->maps.events, bpf_map__fd(fc->skel->maps.events)) ?:
+	      bpf_map__reuse_fd(rc->skel->maps.counters, bpf_map__fd(fc->skel->maps.counters));
 	if (!err && zc->skel)
 		err = bpf_map__reuse_fd(rc->skel->maps.rss_mm, bpf_map__fd(zc->skel->maps.rss_mm));
 	if (!err && fc->pin_dir)

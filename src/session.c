@@ -17,6 +17,7 @@ int session_start(struct session *s, const struct session_opts *o)
 		.trace_mask = o->trace_mask,
 		.ringbuf_bytes = o->ringbuf_bytes ? o->ringbuf_bytes : 16 << 20,
 		.pin_dir = o->pin_dir,
+		.lru_vmas = o->lru_vmas,
 	};
 
 	memset(s, 0, sizeof(*s));

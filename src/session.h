@@ -20,6 +20,7 @@ struct session_opts {
 	__u32 trace_mask;	/* 1 << TE_*: stream these through the ring buffer */
 	__u32 ringbuf_bytes;	/* default 16 MiB */
 	const char *pin_dir;	/* agent: maps pinned and re-used there */
+	bool lru_vmas;		/* agent: the VMA table evicts its oldest rows */
 	bool quiet;		/* no warnings about missing symbols/iomem */
 };
 

@@ -15,7 +15,7 @@ const char *state_table_name(int id)
 		[ST_MMS] = "mms", [ST_RSS] = "rss_mm", [ST_PINS] = "pins",
 		[ST_PIN_CALLERS] = "pin_callers", [ST_PIN_SITES] = "pin_sites",
 		[ST_PIN_STACKS] = "pin_stacks", [ST_DROPS] = "drops",
-		[ST_PIN_TOTALS] = "pin_totals",
+		[ST_PIN_TOTALS] = "pin_totals", [ST_COUNTERS] = "counters",
 	};
 	return id >= 0 && id < ST__MAX ? names[id] : "?";
 }
@@ -39,8 +39,10 @@ int state_add(struct state_table *t, const void *key, const void *val)
 	return 0;
 }
 
-/* Every (key, value) of a hash map; entries deleted while we walk are skipped. */
-static int read_hash(struct state_table *t, int fd)
+/* Every (key, value) of a hash map that @keep accepts (all if NULL); entries deleted while we
+ * walk are skipped. */
+static int read_hash(struct state_table *t, int fd,
+		     bool (*keep)(void *ctx, const void *key, const void *val), void *ctx)
 {
 	char key[256], next[256], *val;
 	void *prev = NULL;
@@ -56,10 +58,40 @@ static int read_hash(struct state_table *t, int fd)
 		prev = key;
 		if (bpf_map_lookup_elem(fd, key, val))
 			continue;
-		err = state_add(t, key, val);
+		t->seen++;
+		if (!keep || keep(ctx, key, val))
+			err = state_add(t, key, val);
 	}
 	free(val);
 	return err;
+}
+
+static int table_info(struct state_table *t, int fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	t->present = true;
+	t->ksz = info.key_size;
+	t->vsz = info.value_size;
+	t->max_entries = info.max_entries;
+	return 0;
+}
+
+int state_read_filtered(struct state *s, int id, int fd,
+			bool (*keep)(void *ctx, const void *key, const void *val), void *ctx)
+{
+	struct state_table *t = &s->t[id];
+	int err;
+
+	free(t->rows);
+	memset(t, 0, sizeof(*t));
+	if (fd < 0)
+		return 0;
+	err = table_info(t, fd);
+	return err ?: read_hash(t, fd, keep, ctx);
 }
 
 /* A per-CPU array of __u64, summed over the CPUs. */
@@ -118,28 +150,39 @@ int state_read(struct state *s, const struct state_fds *fds, unsigned int mask)
 	state_free(s);
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	s->t_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	for (int id = 0; id < ST__MAX && !err; id++) {
+	/* the counters first: a row inserted while the tables are read then shows as present,
+	 * never as inserted-but-missing (an eviction that did not happen) */
+	for (int i = 0; i < ST__MAX && !err; i++) {
+		int id = i == 0 ? ST_COUNTERS : i == ST_COUNTERS ? 0 : i;
 		struct state_table *t = &s->t[id];
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
 		int fd = fds->fd[id];
 
 		if (!(mask & (1u << id)) || fd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len))
-			return -errno;
-		t->present = true;
-		t->ksz = info.key_size;
-		t->vsz = info.value_size;
-		t->max_entries = info.max_entries;
-		if (id == ST_DROPS || id == ST_PIN_TOTALS)
-			err = read_percpu_sum(t, fd, info.max_entries);
+		err = table_info(t, fd);
+		if (err)
+			return err;
+		if (id == ST_DROPS || id == ST_PIN_TOTALS || id == ST_COUNTERS)
+			err = read_percpu_sum(t, fd, t->max_entries);
 		else if (id == ST_PIN_STACKS)
 			err = read_stacks(t, fd, &s->t[ST_PIN_CALLERS]);
 		else
-			err = read_hash(t, fd);
+			err = read_hash(t, fd, NULL, NULL);
+		if (id != ST_VMAS && id != ST_PROCS && id != ST_PFNS && id != ST_MMS &&
+		    id != ST_RSS && id != ST_PINS && id != ST_PIN_CALLERS && id != ST_PIN_SITES)
+			t->seen = t->n;
 	}
 	return err;
+}
+
+__u64 state_sum(const struct state *s, int id, __u32 key)
+{
+	const struct state_table *t = &s->t[id];
+
+	for (size_t i = 0; i < t->n; i++)
+		if (*(__u32 *)st_key(t, i) == key)
+			return *(__u64 *)st_val(t, i);
+	return 0;
 }
 
 void state_free(struct state *s)

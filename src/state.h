@@ -23,6 +23,7 @@ enum state_table_id {
 	ST_PIN_STACKS,	/* __s32 stack id -> __u64[32]: only the stacks of ST_PIN_CALLERS */
 	ST_DROPS,	/* __u32 reason -> __u64, summed over CPUs */
 	ST_PIN_TOTALS,	/* __u32 enum pin_total -> __u64, summed over CPUs */
+	ST_COUNTERS,	/* __u32 enum counter -> __u64, summed over CPUs */
 	ST__MAX,
 };
 
@@ -34,6 +35,7 @@ struct state_table {
 	__u32 ksz, vsz;
 	size_t n, cap;
 	char *rows;		/* n rows of ksz + vsz bytes */
+	size_t seen;		/* rows the map held: n, or more if a filter dropped some */
 	__u32 max_entries;	/* capacity of the map it came from */
 };
 
@@ -57,9 +59,16 @@ static inline void *st_val(const struct state_table *t, size_t i)
 	return t->rows + i * (t->ksz + t->vsz) + t->ksz;
 }
 
+/* The table's map name (also its pin name under the agent's state directory). */
 const char *state_table_name(int id);
+/* Sum of a summed per-CPU table's entry @key (ST_DROPS, ST_PIN_TOTALS, ST_COUNTERS), 0 if absent. */
+__u64 state_sum(const struct state *s, int id, __u32 key);
 /* Reads the tables in @mask from @fds into @s (emptied first). 0 or -errno. */
 int state_read(struct state *s, const struct state_fds *fds, unsigned int mask);
+/* Reads table @id from @fd keeping only the rows @keep accepts (the agent keeps the VMA rows
+ * that matter instead of all of them); t->seen counts every row. 0 or -errno. */
+int state_read_filtered(struct state *s, int id, int fd,
+			bool (*keep)(void *ctx, const void *key, const void *val), void *ctx);
 /* Appends a row; 0 or -ENOMEM. */
 int state_add(struct state_table *t, const void *key, const void *val);
 void state_free(struct state *s);

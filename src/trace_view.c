@@ -340,7 +340,7 @@ int trace_view_event(struct trace_view *tv, const struct trace_rec *e)
 		tv->t0_ns = e->ts_ns;
 	t = (e->ts_ns - tv->t0_ns) / 1e9;
 	/* the VMA is looked up only where it is printed or needed: faults are the bulk */
-	if (e->vma_id && (tv->module || e->type != TE_FAULT || !tv->json || tv->rule_mask))
+	if (e->vma_id && (tv->module || e->type != TE_FAULT || (tv->type_mask & (1u << TE_FAULT))))
 		v = vma_of(tv, e->vma_id);
 	if (tv->module && (!v || strcmp(v->module, tv->module)))
 		return 0;

@@ -42,7 +42,8 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 	      share(zc->skel->maps.procs, f->maps.procs) ?:
 	      share(zc->skel->maps.mms, f->maps.mms) ?:
 	      share(zc->skel->maps.seqs, f->maps.seqs) ?:
-	      share(zc->skel->maps.events, f->maps.events);
+	      share(zc->skel->maps.events, f->maps.events) ?:
+	      share(zc->skel->maps.counters, f->maps.counters);
 	if (!err && fc->pin_dir)
 		err = maps_pin_dir(zc->skel->obj, fc->pin_dir);
 	if (err) {

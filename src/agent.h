@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The agent's work each interval: read, evaluate, write new findings, fold and delete dead
+ * rows into the ledger, and render /metrics (src/cmd_agent.c runs it; docs/agent.md). */
+#ifndef PFNSCOPE_AGENT_H
+#define PFNSCOPE_AGENT_H
+
+#include <stdio.h>
+#include "session.h"
+#include "ledger.h"
+#include "report.h"
+
+#define AGENT_TOP_COMMS 10
+
+struct agent {
+	struct session *ses;
+	struct ledger ledger;
+	const struct policy *pol;
+	FILE *findings_out;		/* NDJSON, NULL for none */
+	time_t started;
+	__u64 ticks;
+	__u64 findings_written;
+	__u64 rows_deleted;		/* by the last tick */
+	double tick_seconds;		/* how long the last tick took */
+	unsigned long scrapes;		/* read by the HTTP thread */
+	__u64 evicted[2];		/* vmas, pin_sites: largest eviction count computed */
+};
+
+/* One interval's work; on success *@text is the new /metrics page (malloc'ed). */
+int agent_tick(struct agent *a, char **text, size_t *len);
+
+#endif /* PFNSCOPE_AGENT_H */

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pfnscope snapshot: what a running agent has aggregated so far (top VMAs, findings,
+ * outstanding pins), read from its pinned maps read-only: the agent is not disturbed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "pfnscope.h"
+#include "options.h"
+#include "agentstate.h"
+#include "collect.h"
+#include "pins.h"
+#include "report.h"
+
+enum { OPT_JSON = 0x100, OPT_STATE_DIR };
+
+static struct snapshot_args {
+	bool json;
+	long top;
+	const char *state_dir;
+} args;
+
+static const char doc[] =
+	"Show what the running agent has seen so far: the busiest VMAs, findings and outstanding "
+	"pins. Reads the agent's pinned maps read-only; the agent is not disturbed.\n"
+	"\n"
+	"USAGE: pfnscope snapshot [--json] [-n TOP]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    pfnscope snapshot              # top 20 VMAs by faults, findings, pins\n"
+	"    pfnscope snapshot --json > s.json\n"
+	"\n"
+	"Exit status: 0 done, 2 usage error, 3 no agent state (start pfnscope agent first).";
+
+static const struct argp_option options[] = {
+	{ "json", OPT_JSON, NULL, 0, "The JSON document of check, on stdout" },
+	{ "top", 'n', "N", 0, "Show the N busiest VMAs (default 20)" },
+	{ "state-dir", OPT_STATE_DIR, "DIR", 0, "bpffs directory of the agent's state" },
+	{},
+};
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	char *end;
+
+	switch (key) {
+	case OPT_JSON:
+		args.json = true;
+		break;
+	case 'n':
+		errno = 0;
+		args.top = strtol(arg, &end, 10);
+		if (errno || *end || args.top <= 0)
+			return usage_error(state, "-n: '%s' is not a positive number", arg);
+		break;
+	case OPT_STATE_DIR:
+		args.state_dir = arg;
+		break;
+	case ARGP_KEY_ARG:
+		return usage_error(state, "unexpected argument '%s'", arg);
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static const struct argp argp = { options, parse_opt, NULL, doc, common_children };
+
+static int cmp_faults(const void *a, const void *b)
+{
+	const struct vma_row *x = *(struct vma_row *const *)a, *y = *(struct vma_row *const *)b;
+
+	return x->val.faults > y->val.faults ? -1 : x->val.faults < y->val.faults;
+}
+
+/* Opens the agent's state, or explains that only the future can be seen. */
+int agent_report(const char *dir, struct report *r, struct ksyms **ks, struct iomem **io,
+		 const struct policy *pol)
+{
+	struct state_fds fds;
+	struct state st = {};
+	int err;
+
+	if (!agent_state_open(dir, &fds)) {
+		agent_state_close(&fds);
+		return -ENOENT;
+	}
+	*ks = ksyms_load();
+	*io = iomem_load();
+	err = state_read(&st, &fds, ST_MASK_ALL);
+	agent_state_close(&fds);
+	if (!err)
+		err = collect_report(&st, *ks, r) ?: pins_collect(&st, *ks, *io, r) ?:
+		      findings_evaluate(r, *io, pol);
+	state_free(&st);
+	return err;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	struct report rep = { .command = "snapshot" };
+	struct ksyms *ks = NULL;
+	struct iomem *io = NULL;
+	struct policy pol = {};
+	struct vma_row **by;
+	pid_t pid;
+	int ret = EXIT_ENV, err;
+
+	args.top = 20;
+	args.state_dir = AGENT_STATE_DIR;
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return EXIT_USAGE;
+	if (policy_add_builtin(&pol))
+		return EXIT_INTERNAL;
+	pid = agent_running();
+	err = agent_report(args.state_dir, &rep, &ks, &io, &pol);
+	if (err == -ENOENT) {
+		pr_err("no agent state in %s: nothing was aggregated before now; start 'pfnscope "
+		       "agent', or watch from now on with pfnscope top/trace", args.state_dir);
+		goto out;
+	}
+	if (err) {
+		pr_err("cannot read the agent's maps: %s (root needed)", strerror(-err));
+		goto out;
+	}
+	rep.started = time(NULL);
+	if (args.json) {
+		ret = report_write_json(&rep, stdout) ? EXIT_INTERNAL : EXIT_CLEAN;
+		goto out;
+	}
+	printf("From %s (%s), read-only: the agent is not disturbed.\n\n",
+	       pid ? "the running agent" : "the state a stopped agent kept", args.state_dir);
+	by = calloc(rep.nr_vmas + 1, sizeof(*by));
+	if (!by) {
+		ret = EXIT_INTERNAL;
+		goto out;
+	}
+	for (size_t i = 0; i < rep.nr_vmas; i++)
+		by[i] = &rep.vmas[i];
+	qsort(by, rep.nr_vmas, sizeof(*by), cmp_faults);
+	printf("%7s %-15s %-24s %10s %8s %s\n", "PID", "COMM", "VMA", "FAULTS", "PINNED", "HANDLER");
+	for (long i = 0; i < args.top && (size_t)i < rep.nr_vmas; i++) {
+		const struct vma_row *v = by[i];
+		__u64 pinned = 0;
+
+		for (int k = 0; k < PIN_KIND__MAX; k++)
+			pinned += v->pins_outstanding[k];
+		printf("%7u %-15.15s %-24.24s %10llu %8llu %s\n", v->key.tgid, v->val.comm, v->name,
+		       (unsigned long long)v->val.faults, (unsigned long long)pinned,
+		       v->fault_handler);
+	}
+	free(by);
+	printf("\n");
+	report_print_findings(&rep, stdout);
+	printf("\n%zu VMAs and %zu processes tracked; %zu pages pinned now\n", rep.nr_vmas,
+	       rep.nr_procs, rep.pins.nr_pins);
+	ret = EXIT_CLEAN;
+out:
+	report_free(&rep);
+	ksyms_free(ks);
+	iomem_free(io);
+	policy_free(&pol);
+	return ret;
+}
