@@ -109,6 +109,25 @@ static void test_overlong_line(void **state)
 	ksyms_free(ks);
 }
 
+/* A NUL byte before the newline hid it from the overlong-line check, which then skipped the
+ * next line as the rest of this one; the empty table handed qsort() a NULL base (UBSan). */
+static void test_nul_byte_and_empty(void **state)
+{
+	static const char text[] = "ffffffff81000000 T a\0b\nffffffff81000010 T after\n";
+	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+	struct ksyms *ks = ksyms_parse(f);
+
+	fclose(f);
+	assert_int_equal(ks->nr, 1);
+	assert_non_null(ksyms_by_name(ks, "after"));
+	ksyms_free(ks);
+	ks = parse("");
+	assert_non_null(ks);
+	assert_int_equal(ks->nr, 0);
+	assert_false(ks->all_zero);
+	ksyms_free(ks);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -118,6 +137,7 @@ int main(void)
 		cmocka_unit_test(test_malformed_lines_skipped),
 		cmocka_unit_test(test_kptr_restrict_all_zero),
 		cmocka_unit_test(test_overlong_line),
+		cmocka_unit_test(test_nul_byte_and_empty),
 	};
 	return cmocka_run_group_tests_name("ksyms", tests, NULL, NULL);
 }

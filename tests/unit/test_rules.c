@@ -90,6 +90,21 @@ static void test_classes(void **state)
 	iomem_free(io);
 }
 
+/* Lines without " : " left sscanf()'s %n unset, and the name was read from line + garbage; a
+ * NUL byte made the line after it vanish. Both found by tests/fuzz/fuzz_iomem. */
+static void test_iomem_hostile(void **state)
+{
+	static const char text[] = "00000000-00000fff\n0-1 x\n0-1\n00001000-0009fbff : Sys\0tem\n"
+				   "00100000-3ffdffff : System RAM\n";
+	FILE *f = fmemopen((void *)text, sizeof(text) - 1, "r");
+	struct iomem *io = iomem_parse(f);
+
+	fclose(f);
+	assert_int_equal(io->n, 1);
+	assert_string_equal(io->r[0].name, "System RAM");
+	iomem_free(io);
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -146,12 +161,35 @@ static void test_policy(void **state)
 	unlink(path);
 }
 
+/* policy_parse() from a stream: a NUL byte is named as such, not as an overlong line */
+static void test_policy_parse(void **state)
+{
+	static const char good[] = "* file=mem none why\nMMIO_CACHED module=m info sram\n",
+			  nul[] = "# ok\n* handler=a\0b none why\n";
+	struct policy p = {};
+	char err[256] = "";
+	FILE *f = fmemopen((void *)good, sizeof(good) - 1, "r");
+
+	assert_int_equal(policy_parse(&p, f, "good", err, sizeof(err)), 0);
+	fclose(f);
+	assert_int_equal(p.n, 2);
+	assert_string_equal(p.e[1].reason, "sram");
+	policy_free(&p);
+	f = fmemopen((void *)nul, sizeof(nul) - 1, "r");
+	assert_int_equal(policy_parse(&p, f, "nul", err, sizeof(err)), -1);
+	fclose(f);
+	assert_string_equal(err, "nul:2: NUL byte in line");
+	policy_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_docs_in_sync),
 		cmocka_unit_test(test_classes),
+		cmocka_unit_test(test_iomem_hostile),
 		cmocka_unit_test(test_policy),
+		cmocka_unit_test(test_policy_parse),
 	};
 	return cmocka_run_group_tests_name("rules", tests, NULL, NULL);
 }
