@@ -7,9 +7,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -235,6 +237,16 @@ send:
 	return ret;
 }
 
+/* libmicrohttpd's own messages: with -v only (a taken port is reported once, by us) */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	if (env.verbose) {
+		fputs("pfnscope: microhttpd: ", stderr);
+		vfprintf(stderr, fmt, ap);
+	}
+}
+
 static volatile sig_atomic_t hup, keep_on_stop;
 
 static void on_hup(int sig)
@@ -335,6 +347,12 @@ int cmd_agent(int argc, char **argv)
 	int ret = EXIT_ENV, err;
 	pid_t other;
 
+	/* Flat RSS: a fixed mmap threshold keeps each tick's large buffers out of the heap, which
+	 * glibc's dynamic threshold would otherwise grow once and never give back; one arena for
+	 * the HTTP thread. */
+	mallopt(M_MMAP_THRESHOLD, 64 << 10);
+	mallopt(M_TRIM_THRESHOLD, 256 << 10);
+	mallopt(M_ARENA_MAX, 2);
 	args.listen = "127.0.0.1:9464";
 	args.interval = 5;
 	args.state_dir = AGENT_STATE_DIR;
@@ -372,7 +390,8 @@ int cmd_agent(int argc, char **argv)
 				 MHD_OPTION_SOCK_ADDR, listen_v6 ? (struct sockaddr *)&listen_addr6 :
 				 (struct sockaddr *)&listen_addr4,
 				 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!httpd) {
 		pr_err("cannot listen on %s: %s (another exporter on that port? --listen elsewhere)",
 		       args.listen, strerror(errno ? errno : EADDRINUSE));

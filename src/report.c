@@ -241,10 +241,12 @@ json_object *report_header_json(const struct report *r)
 	if (r->argv[0])
 		json_object_object_add(h, "traced_command", json_object_new_string(r->argv));
 	json_object_object_add(k, "release", json_object_new_string(r->kernel));
+	json_object_object_add(h, "kernel", k);
+	if (!r->plan)	/* snapshot: the agent's plan is in its metrics, not in its maps */
+		return h;
 	json_object_object_add(k, "btf", json_object_new_boolean(r->plan->btf));
 	json_object_object_add(k, "kprobe_pmu", json_object_new_boolean(r->plan->kprobe_pmu));
 	json_object_object_add(k, "tracefs", json_object_new_boolean(r->plan->tracefs));
-	json_object_object_add(h, "kernel", k);
 	json_object_object_add(h, "backend",
 			       json_object_new_string(backend_name(r->plan->backend)));
 	json_object_object_add(h, "plan", plan_json(r->plan));
@@ -742,7 +744,7 @@ static void report_print_plan(const struct report *r, FILE *f)
 {
 	int attached = 0, missing = 0;
 
-	for (int h = 0; h < HOOK__MAX; h++) {
+	for (int h = 0; r->plan && h < HOOK__MAX; h++) {
 		const struct hook_plan *hp = &r->plan->hooks[h];
 		const struct candidate *c = hp->chosen >= 0 ? &hp->def->cand[hp->chosen] : NULL;
 
