@@ -25,6 +25,10 @@ static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s
 	member &= 3;	/* keeps the verifier's bound through clang's spills */
 	v = bpf_map_lookup_elem(&rss_mm, &mm_id);
 	if (v && v->exited) {	/* the mm_struct was freed and reused: a new address space */
+		if (!tgid_traced(tgid)) {	/* ... of a process nobody asked for */
+			bpf_map_delete_elem(&rss_mm, &mm_id);
+			return;
+		}
 		__builtin_memset(v, 0, sizeof(*v));
 	} else if (!v) {
 		/* adopted when a traced task changes it: its own, or a child's being forked (whose

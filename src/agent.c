@@ -331,7 +331,7 @@ static void render(struct agent *a, const struct report *r, const struct state *
 	}
 	ledger_each(&a->ledger, "comm", comm_from_ledger, &cs);
 	if (cs.n)
-		qsort(cs.c, cs.n, sizeof(*cs.c), cmp_comm);
+		sort_n(cs.c, cs.n, sizeof(*cs.c), cmp_comm);
 	help(f, "pfnscope_page_faults_by_comm_total", "counter",
 	     "Page faults by process name: the top " "10" " names, the rest as comm=\"_other\".");
 	for (size_t i = 0; i < cs.n; i++) {
@@ -442,7 +442,10 @@ static void render(struct agent *a, const struct report *r, const struct state *
 		       hp->def->name, "mechanism", c ? mech_name(c->mech) : "none", NULL);
 	}
 
-	self_usage(&cpu, &mem, &hwm);
+	/* sampled before this tick allocated anything: the agent's steady size */
+	cpu = a->self_cpu;
+	mem = a->self_rss;
+	hwm = a->self_hwm;
 	help(f, "pfnscope_agent_cpu_seconds_total", "counter", "CPU time of the agent process.");
 	sample(f, "pfnscope_agent_cpu_seconds_total", cpu, NULL);
 	help(f, "pfnscope_agent_resident_memory_bytes", "gauge", "Resident memory of the agent.");
@@ -547,9 +550,9 @@ static int read_state(struct agent *a, struct state *st)
 	for (size_t i = 0; i < t->n; i++)
 		if (((const struct proc_val *)st_val(t, i))->exited)
 			set_add(&vf.dead, *(const __u32 *)st_key(t, i));
-	qsort(vf.pfn_rows.v, vf.pfn_rows.n, sizeof(__u64), cmp_u64);
-	qsort(vf.mms.v, vf.mms.n, sizeof(__u64), cmp_u64);
-	qsort(vf.dead.v, vf.dead.n, sizeof(__u64), cmp_u64);
+	sort_n(vf.pfn_rows.v, vf.pfn_rows.n, sizeof(__u64), cmp_u64);
+	sort_n(vf.mms.v, vf.mms.n, sizeof(__u64), cmp_u64);
+	sort_n(vf.dead.v, vf.dead.n, sizeof(__u64), cmp_u64);
 	err = state_read_filtered(st, ST_VMAS, a->ses->fds.fd[ST_VMAS], vma_matters, &vf);
 	free(vf.pfn_rows.v);
 	free(vf.mms.v);
@@ -566,6 +569,7 @@ int agent_tick(struct agent *a, char **text, size_t *len)
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	self_usage(&a->self_cpu, &a->self_rss, &a->self_hwm);
 	err = read_state(a, &st);
 	if (!err)
 		err = collect_report(&st, a->ses->ks, &r);

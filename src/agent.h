@@ -22,6 +22,7 @@ struct agent {
 	__u64 rows_deleted;		/* by the last tick */
 	double tick_seconds;		/* how long the last tick took */
 	unsigned long scrapes;		/* read by the HTTP thread */
+	double self_cpu, self_rss, self_hwm;	/* at the start of the last tick */
 	__u64 evicted[2];		/* vmas, pin_sites: largest eviction count computed */
 };
 

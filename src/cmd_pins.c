@@ -134,7 +134,7 @@ int cmd_pins(int argc, char **argv)
 		ret = EXIT_INTERNAL;
 		goto out_stop;
 	}
-	qsort(rep.pins.pins, rep.pins.nr_pins, sizeof(*rep.pins.pins), cmp_age);
+	sort_n(rep.pins.pins, rep.pins.nr_pins, sizeof(*rep.pins.pins), cmp_age);
 	if (args.json) {
 		json_object *root = json_object_new_object(), *a = json_object_new_array();
 

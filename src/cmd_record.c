@@ -211,7 +211,8 @@ int cmd_record(int argc, char **argv)
 	next_snap = t0 + args.interval;
 	while (!stop_requested && !w.err) {
 		if (rb) {
-			err = ring_buffer__poll(rb, 50);
+			err = ring_buffer__poll(rb, args.interval < 0.05 ?
+						(int)(args.interval * 1000) : 50);
 			if (err < 0 && err != -EINTR)
 				break;
 		} else {

@@ -140,7 +140,7 @@ int cmd_snapshot(int argc, char **argv)
 	}
 	for (size_t i = 0; i < rep.nr_vmas; i++)
 		by[i] = &rep.vmas[i];
-	qsort(by, rep.nr_vmas, sizeof(*by), cmp_faults);
+	sort_n(by, rep.nr_vmas, sizeof(*by), cmp_faults);
 	printf("%7s %-15s %-24s %10s %8s %s\n", "PID", "COMM", "VMA", "FAULTS", "PINNED", "HANDLER");
 	for (long i = 0; i < args.top && (size_t)i < rep.nr_vmas; i++) {
 		const struct vma_row *v = by[i];

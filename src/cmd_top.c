@@ -318,7 +318,7 @@ int cmd_top(int argc, char **argv)
 			rows[n].v = v;
 			rows[n].rate = dt > 0 ? (v->val.faults - (p ? p->faults : 0)) / dt : 0;
 			for (int m = 0; m < RSS_MEMBERS; m++)
-				rss += (long long)v->val.rss_in[m] - (long long)v->val.rss_out[m];
+				rss = add_wrap(rss, rss_net(&v->val, m));
 			rows[n].rss = plan_hook_active(&ses.plan, HOOK_RSS_RMAP) ? rss : -1;
 			for (int k = 0; k < PIN_KIND__MAX; k++)
 				rows[n].pins += v->pins_outstanding[k];
@@ -328,13 +328,13 @@ int cmd_top(int argc, char **argv)
 			n++;
 		}
 		if (rows && cur) {
-			qsort(cur, r.nr_vmas, sizeof(*cur), cmp_prev);
+			sort_n(cur, r.nr_vmas, sizeof(*cur), cmp_prev);
 			free(prev);
 			prev = cur;
 			nprev = r.nr_vmas;
 			cur = NULL;
 			if (iter > 0 || !tty) {
-				qsort(rows, n, sizeof(*rows), cmp_row);
+				sort_n(rows, n, sizeof(*rows), cmp_row);
 				if (iter > 0)
 					draw(&r, rows, n, dt, r.drops[DROP_RINGBUF_FULL] +
 					     r.drops[DROP_VMA_MAP_FULL] + r.drops[DROP_VMA_LOOKUP], tty);

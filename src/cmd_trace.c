@@ -140,17 +140,17 @@ static int on_event(void *ctx, void *data, size_t size)
 	return trace_view_event(ctx, data) == -EPIPE ? -EPIPE : 0;
 }
 
-static __u64 ringbuf_lost(struct session *s)
+/* Every loss counter; returns the ring buffer's. */
+static __u64 read_drops(struct session *s, __u64 drops[DROP__MAX])
 {
 	struct state st = {};
-	__u64 lost = 0;
 
+	memset(drops, 0, DROP__MAX * sizeof(*drops));
 	if (!session_read(s, &st, 1u << ST_DROPS))
-		for (size_t i = 0; i < st.t[ST_DROPS].n; i++)
-			if (*(__u32 *)st_key(&st.t[ST_DROPS], i) == DROP_RINGBUF_FULL)
-				lost = *(__u64 *)st_val(&st.t[ST_DROPS], i);
+		for (int d = 0; d < DROP__MAX; d++)
+			drops[d] = state_sum(&st, ST_DROPS, d);
 	state_free(&st);
-	return lost;
+	return drops[DROP_RINGBUF_FULL];
 }
 
 static double now_s(void)
@@ -168,7 +168,7 @@ int cmd_trace(int argc, char **argv)
 	struct trace_view tv = {};
 	struct ring_buffer *rb = NULL;
 	struct policy pol = {};
-	__u64 lost = 0, lost_shown = 0, total = 0;
+	__u64 lost = 0, lost_shown = 0, total = 0, drops[DROP__MAX];
 	char perr[512], what[256];
 	double t0, last_check = 0;
 	int ret, err;
@@ -238,7 +238,7 @@ int cmd_trace(int argc, char **argv)
 		}
 		if (now_s() - last_check >= 1) {
 			last_check = now_s();
-			lost = ringbuf_lost(&ses);
+			lost = read_drops(&ses, drops);
 			if (lost > lost_shown) {
 				fflush(stdout);
 				pr_warn("%llu events lost so far (ring buffer full: --ringbuf larger)",
@@ -253,7 +253,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	ring_buffer__consume(rb);
 	target_stop(&args.tgt);
-	lost = ringbuf_lost(&ses);
+	lost = read_drops(&ses, drops);
 	for (int t = 0; t < TE__MAX; t++)
 		total += tv.events[t];
 	if (args.json) {
@@ -264,6 +264,10 @@ int cmd_trace(int argc, char **argv)
 			json_object_object_add(c, trace_type_name(t), json_object_new_int64(tv.events[t]));
 		json_object_object_add(o, "events", c);
 		json_object_object_add(o, "lost", json_object_new_int64(lost));
+		c = json_object_new_object();
+		for (int d = 0; d < DROP__MAX; d++)
+			json_object_object_add(c, drop_reason_name(d), json_object_new_int64(drops[d]));
+		json_object_object_add(o, "dropped", c);
 		json_object_object_add(o, "seconds", json_object_new_double(now_s() - t0));
 		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
@@ -273,8 +277,12 @@ int cmd_trace(int argc, char **argv)
 	for (int t = 1; t < TE__MAX; t++)
 		fprintf(stderr, "%s%s %llu", t > 1 ? ", " : "", trace_type_name(t),
 			(unsigned long long)tv.events[t]);
-	fprintf(stderr, "), %llu shown, %llu lost (ring buffer full)\n",
+	fprintf(stderr, "), %llu shown, %llu lost (ring buffer full)",
 		(unsigned long long)tv.shown, (unsigned long long)lost);
+	for (int d = 0; d < DROP__MAX; d++)
+		if (d != DROP_RINGBUF_FULL && drops[d])
+			fprintf(stderr, ", %llu %s", (unsigned long long)drops[d], drop_reason_name(d));
+	fputc('\n', stderr);
 out:
 	ring_buffer__free(rb);
 	target_stop(&args.tgt);

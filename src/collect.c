@@ -134,7 +134,7 @@ static int collect_mms(const struct state *st, struct report *r)
 	if (err)
 		return err;
 	if (r->nr_mms)
-		qsort(r->mms, r->nr_mms, sizeof(*r->mms), cmp_mm_id);
+		sort_n(r->mms, r->nr_mms, sizeof(*r->mms), cmp_mm_id);
 	assign_fork_rows(r);
 	/* net RSS per member: the sum of the address space's VMA rows */
 	for (size_t v = 0; v < r->nr_vmas; v++) {
@@ -145,7 +145,7 @@ static int collect_mms(const struct state *st, struct report *r)
 			continue;
 		mm->nr_vmas++;
 		for (int m = 0; m < RSS_MEMBERS; m++)
-			mm->net[m] += (long long)vv->rss_in[m] - (long long)vv->rss_out[m];
+			mm->net[m] = add_wrap(mm->net[m], rss_net(vv, m));
 	}
 	return 0;
 }
@@ -204,7 +204,7 @@ int collect_timeline_sample(const struct state *st, struct report *r)
 		tv->vm_start = v.vm_start;
 		tv->faults = v.faults;
 		for (int i = 0; i < RSS_MEMBERS; i++)
-			tv->rss[i] = (long long)v.rss_in[i] - (long long)v.rss_out[i];
+			tv->rss[i] = rss_net(&v, i);
 	}
 	/* merge rows of the same VMA (a fork-time row and its owner's) */
 	for (size_t i = 0; i < s->nr; i++)
@@ -213,7 +213,7 @@ int collect_timeline_sample(const struct state *st, struct report *r)
 			    s->vmas[i].vm_start != s->vmas[j].vm_start)
 				continue;
 			for (int k = 0; k < RSS_MEMBERS; k++)
-				s->vmas[i].rss[k] += s->vmas[j].rss[k];
+				s->vmas[i].rss[k] = add_wrap(s->vmas[i].rss[k], s->vmas[j].rss[k]);
 			s->vmas[i].faults += s->vmas[j].faults;
 			s->vmas[j--] = s->vmas[--s->nr];
 		}
@@ -266,7 +266,7 @@ int collect_report(const struct state *st, struct ksyms *ks, struct report *r)
 					continue;
 				pr->have_rss_stat = true;
 				for (int k = 0; k < RSS_MEMBERS; k++) {
-					pr->rss_stat[k] += rows[i].val.pages[k];
+					pr->rss_stat[k] = add_wrap(pr->rss_stat[k], rows[i].val.pages[k]);
 					if (rows[i].val.peak[k] > pr->rss_stat_peak[k])
 						pr->rss_stat_peak[k] = rows[i].val.peak[k];
 				}

@@ -129,7 +129,7 @@ static int vma_level_findings(struct report *r, const struct policy *pol)
 				return -ENOMEM;
 			for (size_t v = 0; v < r->nr_vmas; v++) {
 				const struct vma_row *vr = &r->vmas[v];
-				long long net = (long long)vr->val.rss_in[m] - (long long)vr->val.rss_out[m];
+				long long net = rss_net(&vr->val, m);
 
 				if (vr->merged || vr->val.mm != mm->val.id || vr->key.tgid != mm->val.tgid ||
 				    !net)

@@ -217,7 +217,7 @@ static void write_vmas(const struct report *r, FILE *f)
 			continue;
 		for (int m = 0; m < RSS_MEMBERS; m++) {
 			in += v->val.rss_in[m];
-			net += (long long)v->val.rss_in[m] - (long long)v->val.rss_out[m];
+			net = add_wrap(net, rss_net(&v->val, m));
 		}
 		for (int k = 0; k < PIN_KIND__MAX; k++) {
 			pout += v->pins_outstanding[k];
@@ -400,7 +400,7 @@ static struct tkey *tkey_find(struct tkey *k, size_t n, const struct timeline_vm
 /* Resident pages as get_mm_rss() counts them: swap entries are not resident. */
 static long long tl_rss(const struct timeline_vma *v)
 {
-	return v->rss[RSS_FILE] + v->rss[RSS_ANON] + v->rss[RSS_SHMEM];
+	return add_wrap(add_wrap(v->rss[RSS_FILE], v->rss[RSS_ANON]), v->rss[RSS_SHMEM]);
 }
 
 /* "pid 42 7f0000001000 libfoo.so", the name cut at 14 bytes on a UTF-8 boundary. */
@@ -419,6 +419,50 @@ static void vma_label(const struct report *r, const struct tkey *k, char *buf)
 			;
 	snprintf(buf, LABEL_LEN, "pid %u %llx %.*s%s", k->pid, (unsigned long long)k->start,
 		 (int)len, name, name[len] ? "\xe2\x80\xa6" : "");
+}
+
+static bool rss_all_zero(const struct tkey *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (k[i].peak)
+			return false;
+	return true;
+}
+
+/* Fills @y with the resident pages of up to TOP_SERIES processes per sample, from the per-mm
+ * kmem:rss_stat rows; returns the number of series (0: none). */
+static int rss_by_process(const struct report *r, __u64 t0, double *t, double *y,
+			  char labels[][LABEL_LEN])
+{
+	size_t n = r->nr_samples;
+	__u32 pids[TOP_SERIES];
+	int np = 0;
+
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < r->timeline[i].nr_mms; j++) {
+			__u32 pid = r->timeline[i].mms[j].val.tgid;
+			int k;
+
+			for (k = 0; k < np && pids[k] != pid; k++)
+				;
+			if (pid && k == np && np < TOP_SERIES) {
+				pids[np] = pid;
+				snprintf(labels[np++], LABEL_LEN, "pid %u", pid);
+			}
+		}
+	memset(y, 0, TOP_SERIES * (n + 1) * sizeof(*y));
+	for (size_t i = 0; i < n; i++) {
+		t[i] = (r->timeline[i].t_ns - t0) / 1e9;
+		for (size_t j = 0; j < r->timeline[i].nr_mms; j++) {
+			const struct rss_row *m = &r->timeline[i].mms[j];
+
+			for (int k = 0; k < np; k++)
+				if (pids[k] == m->val.tgid && !m->val.exited)
+					y[k * n + i] += (double)m->val.pages[RSS_FILE] +
+						       m->val.pages[RSS_ANON] + m->val.pages[RSS_SHMEM];
+		}
+	}
+	return np;
 }
 
 static int write_charts(const struct report *r, FILE *f)
@@ -453,7 +497,7 @@ static int write_charts(const struct report *r, FILE *f)
 		for (size_t j = 0; j < r->timeline[i].nr; j++)
 			keys[nk++] = (struct tkey){ r->timeline[i].vmas[j].pid,
 						    r->timeline[i].vmas[j].vm_start };
-	qsort(keys, nk, sizeof(*keys), cmp_tkey);
+	sort_n(keys, nk, sizeof(*keys), cmp_tkey);
 	for (size_t i = 0; i < nk; i++)		/* dedupe */
 		if (!m || cmp_tkey(&keys[m - 1], &keys[i]))
 			keys[m++] = keys[i];
@@ -505,8 +549,15 @@ static int write_charts(const struct report *r, FILE *f)
 			y[tkey_find(keys, nk, &r->timeline[i].vmas[j])->series * n + i] +=
 				tl_rss(&r->timeline[i].vmas[j]);
 	}
-	chart(f, "chart-rss", "RSS per VMA", "resident pages", x1, t, y, ns ? n : 0, ns, labels,
-	      !n ? nodata : n < 2 ? "fewer than two samples" : "no VMA in the samples");
+	if (rss_all_zero(keys, nk) && (ns = rss_by_process(r, t0, t, y, labels))) {
+		/* tracepoint-only kernels: no rmap hooks, but kmem:rss_stat per address space */
+		chart(f, "chart-rss", "RSS per process (kmem:rss_stat; per-VMA RSS needs the rmap "
+		      "hooks)", "resident pages", x1, t, y, n, ns, labels, "no RSS samples");
+	} else {
+		chart(f, "chart-rss", "RSS per VMA", "resident pages", x1, t, y, ns ? n : 0, ns,
+		      labels, !n ? nodata : n < 2 ? "fewer than two samples" :
+		      "no VMA in the samples");
+	}
 
 	/* (3) outstanding pins, sampled by the recorder */
 	for (size_t i = 0; i < np; i++) {

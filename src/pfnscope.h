@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* Exit codes, documented in docs/cli.md and pfnscope --help. */
 enum {
@@ -30,6 +31,14 @@ void libbpf_print_setup(void);
 
 /* Checks the privileges BPF tracing needs; on failure prints what is missing, returns false. */
 bool have_bpf_privileges(void);
+
+/* qsort() of @n elements; an empty array's base may be NULL, which qsort() may not get. */
+static inline void sort_n(void *base, size_t n, size_t size,
+			  int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}
 
 struct cmd {
 	const char *name;

@@ -87,6 +87,14 @@ static long long int_of(json_object *o, const char *key, long long dflt)
 	       json_object_get_int64(v) : dflt;
 }
 
+static bool bool_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_boolean) &&
+	       json_object_get_boolean(v);
+}
+
 int rec_meta_parse(const char *text, size_t len, struct rec_meta *m)
 {
 	json_tokener *tok = json_tokener_new();
@@ -117,6 +125,9 @@ int rec_meta_parse(const char *text, size_t len, struct rec_meta *m)
 	s = str_of(o, "backend");
 	if (s)
 		parse_backend(s, &m->plan.backend);
+	m->plan.btf = bool_of(o, "btf");
+	m->plan.kprobe_pmu = bool_of(o, "kprobe_pmu");
+	m->plan.tracefs = bool_of(o, "tracefs");
 	if (json_object_object_get_ex(o, "plan", &hooks) &&
 	    json_object_is_type(hooks, json_type_array)) {
 		for (size_t i = 0; i < json_object_array_length(hooks); i++) {

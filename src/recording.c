@@ -236,15 +236,17 @@ int rec_encode_state(const struct state *st, void **out, size_t *len)
 	for (int i = 0; i < ST__MAX; i++) {
 		const struct state_table *t = &st->t[i];
 		struct rec_table_hdr th = { i, t->ksz, t->vsz, t->max_entries, t->n };
-		size_t rows = t->n * (t->ksz + t->vsz);
 
 		if (!t->present)
 			continue;
 		memcpy(buf + off, &th, sizeof(th));
 		off += sizeof(th);
-		if (rows)
-			memcpy(buf + off, t->rows, rows);
-		off += rows;
+		/* on disk the rows are packed: key, value, key, value... */
+		for (size_t r = 0; r < t->n; r++) {
+			memcpy(buf + off, st_key(t, r), t->ksz);
+			memcpy(buf + off + t->ksz, st_val(t, r), t->vsz);
+			off += t->ksz + t->vsz;
+		}
 	}
 	*out = buf;
 	*len = total;
@@ -265,33 +267,32 @@ int rec_decode_state(const void *data, size_t len, struct state *st)
 	for (__u32 c = 0; c < count; c++) {
 		struct rec_table_hdr th;
 		struct state_table *t;
-		size_t row, rows;
+		size_t row;
 
 		if (len - off < sizeof(th))
 			goto bad;
 		memcpy(&th, p + off, sizeof(th));
 		off += sizeof(th);
-		row = (size_t)th.ksz + th.vsz;
-		/* bounds: a table of this id once, sane row sizes, rows within the payload */
-		if (th.id >= ST__MAX || st->t[th.id].present || !th.ksz || th.ksz > 256 ||
-		    th.vsz > 4096 || th.n > (len - off) / row)
+		/* a table of this id once, of the layout this build reads, its rows in the payload */
+		if (th.id >= ST__MAX || st->t[th.id].present ||
+		    !state_table_fits(th.id, th.ksz, th.vsz))
 			goto bad;
-		rows = th.n * row;
+		row = (size_t)th.ksz + th.vsz;
+		if (th.n > (len - off) / row)
+			goto bad;
 		t = &st->t[th.id];
 		t->present = true;
 		t->ksz = th.ksz;
 		t->vsz = th.vsz;
 		t->max_entries = th.max_entries;
-		t->n = t->cap = th.n;
-		if (rows) {
-			t->rows = malloc(rows);
-			if (!t->rows) {
+		for (__u64 r = 0; r < th.n; r++) {
+			if (state_add(t, p + off, p + off + th.ksz)) {
 				state_free(st);
 				return -ENOMEM;
 			}
-			memcpy(t->rows, p + off, rows);
+			off += row;
 		}
-		off += rows;
+		t->seen = t->n;
 	}
 	return 0;
 bad:
@@ -303,15 +304,23 @@ bad:
 
 int rec_open(struct rec_reader *r, const char *path, char *err, size_t errlen)
 {
+	FILE *f = fopen(path, "rb");
+
+	memset(r, 0, sizeof(*r));
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	return rec_open_file(r, f, path, err, errlen);
+}
+
+int rec_open_file(struct rec_reader *r, FILE *f, const char *path, char *err, size_t errlen)
+{
 	char hdr[16];
 	__u32 version;
 
 	memset(r, 0, sizeof(*r));
-	r->f = fopen(path, "rb");
-	if (!r->f) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -errno;
-	}
+	r->f = f;
 	if (fread(hdr, sizeof(hdr), 1, r->f) != 1 || memcmp(hdr, REC_MAGIC, 12)) {
 		snprintf(err, errlen, "%s: not a pfnscope recording (no %s header)", path, REC_MAGIC);
 		rec_close_reader(r);

@@ -70,6 +70,8 @@ struct rec_reader {
 
 /* Opens @path and checks its header; on error puts a one-line reason in @err. */
 int rec_open(struct rec_reader *r, const char *path, char *err, size_t errlen);
+/* The same over an open stream (closed by rec_close_reader, also on error). */
+int rec_open_file(struct rec_reader *r, FILE *f, const char *path, char *err, size_t errlen);
 /* The next block: 1 with *@data (malloc'ed, *@len bytes, uncompressed) and *@type, 0 at the
  * clean end, -1 at damage (r->damage says what and where). */
 int rec_next(struct rec_reader *r, __u32 *type, void **data, size_t *len);

@@ -62,8 +62,8 @@ static int cmp_proc(const void *a, const void *b)
 
 void report_sort(struct report *r)
 {
-	qsort(r->vmas, r->nr_vmas, sizeof(*r->vmas), cmp_vma);
-	qsort(r->procs, r->nr_procs, sizeof(*r->procs), cmp_proc);
+	sort_n(r->vmas, r->nr_vmas, sizeof(*r->vmas), cmp_vma);
+	sort_n(r->procs, r->nr_procs, sizeof(*r->procs), cmp_proc);
 }
 
 static int cmp_by_id(const void *a, const void *b)
@@ -94,8 +94,8 @@ int report_index(struct report *r)
 	for (size_t i = 0; i < r->nr_vmas; i++)
 		r->by_id[i] = r->by_mm[i] = &r->vmas[i];
 	r->nr_index = r->nr_vmas;
-	qsort(r->by_id, r->nr_index, sizeof(*r->by_id), cmp_by_id);
-	qsort(r->by_mm, r->nr_index, sizeof(*r->by_mm), cmp_by_mm);
+	sort_n(r->by_id, r->nr_index, sizeof(*r->by_id), cmp_by_id);
+	sort_n(r->by_mm, r->nr_index, sizeof(*r->by_mm), cmp_by_mm);
 	return 0;
 }
 
@@ -321,8 +321,7 @@ static json_object *vma_json(const struct vma_row *v)
 
 		for (int m = 0; m < RSS_MEMBERS; m++) {
 			json_object_object_add(net, rss_member_name(m),
-					       json_object_new_int64((long long)v->val.rss_in[m] -
-								     (long long)v->val.rss_out[m]));
+					       json_object_new_int64(rss_net(&v->val, m)));
 			json_object_object_add(in, rss_member_name(m),
 					       json_object_new_int64(v->val.rss_in[m]));
 			json_object_object_add(out, rss_member_name(m),

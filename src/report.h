@@ -173,6 +173,18 @@ struct report {
 	int vmas_map_max;
 };
 
+/* Net pages of member @m of a row, and sums of them: in wrapping arithmetic, so that the
+ * counters of a hostile recording cannot overflow a signed type (undefined in C). */
+static inline long long rss_net(const struct vma_val *v, int m)
+{
+	return (long long)(v->rss_in[m] - v->rss_out[m]);
+}
+
+static inline long long add_wrap(long long a, long long b)
+{
+	return (long long)((__u64)a + (__u64)b);
+}
+
 const char *drop_reason_name(int reason);
 const char *vma_kind_name(int kind);
 const char *pin_kind_name(int kind);

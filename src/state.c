@@ -7,6 +7,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "state.h"
+#include "vma.h"
+#include "pfn.h"
+#include "gup.h"
 
 const char *state_table_name(int id)
 {
@@ -20,9 +23,29 @@ const char *state_table_name(int id)
 	return id >= 0 && id < ST__MAX ? names[id] : "?";
 }
 
+bool state_table_fits(int id, __u32 ksz, __u32 vsz)
+{
+	static const struct { __u32 ksz, vsz; } sizes[ST__MAX] = {
+		[ST_VMAS] = { sizeof(struct vma_key), sizeof(struct vma_val) },
+		[ST_PROCS] = { sizeof(__u32), sizeof(struct proc_val) },
+		[ST_PFNS] = { sizeof(struct pfn_key), sizeof(struct pfn_val) },
+		[ST_MMS] = { sizeof(__u64), sizeof(struct mm_val) },
+		[ST_RSS] = { sizeof(__u32), sizeof(struct rss_mm_val) },
+		[ST_PINS] = { sizeof(__u64), sizeof(struct pin_val) },
+		[ST_PIN_CALLERS] = { sizeof(struct pin_caller_key), sizeof(struct pin_caller_val) },
+		[ST_PIN_SITES] = { sizeof(struct pin_site_key), sizeof(struct pin_site_val) },
+		[ST_PIN_STACKS] = { sizeof(__s32), 32 * sizeof(__u64) },
+		[ST_DROPS] = { sizeof(__u32), sizeof(__u64) },
+		[ST_PIN_TOTALS] = { sizeof(__u32), sizeof(__u64) },
+		[ST_COUNTERS] = { sizeof(__u32), sizeof(__u64) },
+	};
+
+	return id >= 0 && id < ST__MAX && sizes[id].ksz == ksz && sizes[id].vsz == vsz;
+}
+
 int state_add(struct state_table *t, const void *key, const void *val)
 {
-	size_t row = t->ksz + t->vsz;
+	size_t row = st_stride(t);
 
 	if (t->n == t->cap) {
 		size_t ncap = t->cap ? t->cap * 2 : 64;
@@ -33,8 +56,9 @@ int state_add(struct state_table *t, const void *key, const void *val)
 		t->rows = r;
 		t->cap = ncap;
 	}
+	memset(t->rows + t->n * row, 0, row);
 	memcpy(t->rows + t->n * row, key, t->ksz);
-	memcpy(t->rows + t->n * row + t->ksz, val, t->vsz);
+	memcpy(t->rows + t->n * row + st_kpad(t), val, t->vsz);
 	t->n++;
 	return 0;
 }
@@ -179,7 +203,7 @@ __u64 state_sum(const struct state *s, int id, __u32 key)
 {
 	const struct state_table *t = &s->t[id];
 
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n && t->ksz == sizeof(__u32) && t->vsz == sizeof(__u64); i++)
 		if (*(__u32 *)st_key(t, i) == key)
 			return *(__u64 *)st_val(t, i);
 	return 0;

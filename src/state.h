@@ -34,7 +34,7 @@ struct state_table {
 	bool present;		/* the map existed (its hooks were loaded) */
 	__u32 ksz, vsz;
 	size_t n, cap;
-	char *rows;		/* n rows of ksz + vsz bytes */
+	char *rows;		/* n rows of st_stride() bytes */
 	size_t seen;		/* rows the map held: n, or more if a filter dropped some */
 	__u32 max_entries;	/* capacity of the map it came from */
 };
@@ -49,14 +49,26 @@ struct state_fds {
 	int fd[ST__MAX];
 };
 
+/* Rows are stored with key and value each padded to 8 bytes, so that both can be read in
+ * place as the structs they are (a __u32 key would misalign its __u64 value otherwise). */
+static inline size_t st_kpad(const struct state_table *t)
+{
+	return (t->ksz + 7) & ~(size_t)7;
+}
+
+static inline size_t st_stride(const struct state_table *t)
+{
+	return st_kpad(t) + ((t->vsz + 7) & ~(size_t)7);
+}
+
 static inline void *st_key(const struct state_table *t, size_t i)
 {
-	return t->rows + i * (t->ksz + t->vsz);
+	return t->rows + i * st_stride(t);
 }
 
 static inline void *st_val(const struct state_table *t, size_t i)
 {
-	return t->rows + i * (t->ksz + t->vsz) + t->ksz;
+	return t->rows + i * st_stride(t) + st_kpad(t);
 }
 
 /* The table's map name (also its pin name under the agent's state directory). */
@@ -69,6 +81,9 @@ int state_read(struct state *s, const struct state_fds *fds, unsigned int mask);
  * that matter instead of all of them); t->seen counts every row. 0 or -errno. */
 int state_read_filtered(struct state *s, int id, int fd,
 			bool (*keep)(void *ctx, const void *key, const void *val), void *ctx);
+/* True if a table @id of these key and value sizes is what this build reads (a recording of
+ * another layout is refused rather than misread). */
+bool state_table_fits(int id, __u32 ksz, __u32 vsz);
 /* Appends a row; 0 or -ENOMEM. */
 int state_add(struct state_table *t, const void *key, const void *val);
 void state_free(struct state *s);

@@ -68,7 +68,7 @@ int trace_view_index(struct trace_view *tv, const struct state *st)
 		return -ENOMEM;
 	for (size_t i = 0; i < tv->idx.nr_vmas; i++)
 		by[i] = &tv->idx.vmas[i];
-	qsort(by, tv->idx.nr_vmas, sizeof(*by), cmp_id);
+	sort_n(by, tv->idx.nr_vmas, sizeof(*by), cmp_id);
 	tv->by_id = by;
 	tv->nr_by_id = tv->idx.nr_vmas;
 	return 0;

@@ -12,7 +12,8 @@ FUZZ_SECONDS    ?= 60
 FUZZ_CI_SECONDS ?= 10
 FUZZ_DIR        := $(BUILD)/fuzz
 FUZZ_FLAGS      := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS     := $(FUZZ_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc
+FUZZ_CFLAGS     := $(FUZZ_FLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BPFOUT) \
+		   -DPFNSCOPE_VERSION='"fuzz"' 
 FUZZ_TARGETS    ?= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS       := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 
@@ -20,6 +21,10 @@ FUZZ_BINS       := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 $(FUZZ_DIR)/fuzz_iomem:  $(FUZZ_DIR)/obj/iomem.o $(FUZZ_DIR)/obj/classify.o
 $(FUZZ_DIR)/fuzz_ksyms:  $(FUZZ_DIR)/obj/ksyms.o
 $(FUZZ_DIR)/fuzz_policy: $(FUZZ_DIR)/obj/rules.o $(FUZZ_DIR)/obj/options.o
+# the recording reader and everything report does with one (all of userspace but main.c)
+$(FUZZ_DIR)/fuzz_recording: $(filter-out $(FUZZ_DIR)/obj/main.o,\
+	$(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(wildcard src/*.c))) $(SKELS)
+$(FUZZ_DIR)/fuzz_recording: FUZZ_LIBS := $(LIBS)
 
 # a 64-byte first string arena: its growth (and the move of every name) on small inputs
 $(FUZZ_DIR)/obj/ksyms.o: FUZZ_CFLAGS += -DKSYMS_ARENA_START=64
@@ -27,13 +32,13 @@ $(FUZZ_DIR)/obj/ksyms.o: FUZZ_CFLAGS += -DKSYMS_ARENA_START=64
 $(FUZZ_DIR)/obj:
 	$(Q)mkdir -p $@
 
-$(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) | $(FUZZ_DIR)/obj
+$(FUZZ_DIR)/obj/%.o: src/%.c $(wildcard src/*.h) $(wildcard include/*.h) $(SKELS) | $(FUZZ_DIR)/obj
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c | $(FUZZ_DIR)/obj
 	$(call msg,FUZZ-LD,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(filter %.o,$^) -o $@
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(filter %.o,$^) $(FUZZ_LIBS) -o $@
 
 fuzz-build: $(FUZZ_BINS)
 
