@@ -21,4 +21,13 @@ void agent_state_close(struct state_fds *fds);
 /* Removes every pin under @dir and the directory. Returns the number removed. */
 int agent_state_remove(const char *dir);
 
+struct report;
+struct ksyms;
+struct iomem;
+struct policy;
+/* The agent's state as a report (tables, pins, findings), symbols and iomem loaded here.
+ * -ENOENT if there is no agent state. */
+int agent_report(const char *dir, struct report *r, struct ksyms **ks, struct iomem **io,
+		 const struct policy *pol);
+
 #endif /* PFNSCOPE_AGENTSTATE_H */

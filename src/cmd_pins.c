@@ -16,6 +16,7 @@
 #include "options.h"
 #include "session.h"
 #include "collect.h"
+#include "agentstate.h"
 #include "report.h"
 
 enum { OPT_JSON = 0x100, OPT_PID = 'p', OPT_DURATION = 'd' };
@@ -94,10 +95,28 @@ int cmd_pins(int argc, char **argv)
 	struct report rep = { .command = "pins" };
 	struct state st = {};
 	struct timespec t0, t;
-	int ret;
+	struct ksyms *ks = NULL;
+	struct iomem *io = NULL;
+	struct policy pol = {};
+	bool from_agent = false;
+	int ret, err;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
+	if (policy_add_builtin(&pol))
+		return EXIT_INTERNAL;
+	/* a running (or stopped, state kept) agent knows the pins taken before now */
+	err = agent_report(AGENT_STATE_DIR, &rep, &ks, &io, &pol);
+	if (!err && rep.pins.have) {
+		from_agent = true;
+		if (!args.json)
+			fprintf(stderr, "pfnscope: from the agent's state in %s (read-only: the agent "
+				"is not disturbed)\n", AGENT_STATE_DIR);
+		goto print;
+	}
+	report_free(&rep);
+	memset(&rep, 0, sizeof(rep));
+	rep.command = "pins";
 	so.filter_tgids = args.pid > 0;
 	ret = session_start(&ses, &so);
 	if (ret)
@@ -134,12 +153,23 @@ int cmd_pins(int argc, char **argv)
 		ret = EXIT_INTERNAL;
 		goto out_stop;
 	}
+print:
+	if (args.pid > 0) {	/* only the pins of -p */
+		size_t n = 0;
+
+		for (size_t i = 0; i < rep.pins.nr_pins; i++)
+			if (rep.pins.pins[i].val.caller.tgid == (__u32)args.pid)
+				rep.pins.pins[n++] = rep.pins.pins[i];
+		rep.pins.nr_pins = n;
+	}
 	sort_n(rep.pins.pins, rep.pins.nr_pins, sizeof(*rep.pins.pins), cmp_age);
 	if (args.json) {
 		json_object *root = json_object_new_object(), *a = json_object_new_array();
 
-		json_object_object_add(root, "source", json_object_new_string("watched"));
-		json_object_object_add(root, "watched_s", json_object_new_double(args.duration));
+		json_object_object_add(root, "source", json_object_new_string(from_agent ? "agent" :
+										      "watched"));
+		if (!from_agent)
+			json_object_object_add(root, "watched_s", json_object_new_double(args.duration));
 		for (size_t i = 0; i < rep.pins.nr_pins; i++) {
 			const struct pin_row *p = &rep.pins.pins[i];
 			json_object *o = json_object_new_object(), *st = json_object_new_array();
@@ -186,13 +216,19 @@ int cmd_pins(int argc, char **argv)
 			       p->val.caller.tgid, c ? c->val.comm : "?",
 			       pin_kind_name(p->val.caller.kind), from);
 		}
-		printf("\n%zu pages pinned, watched for %.1f s from now on (no agent state)\n",
-		       rep.pins.nr_pins, args.duration);
+		if (from_agent)
+			printf("\n%zu pages pinned, as the agent has seen them\n", rep.pins.nr_pins);
+		else
+			printf("\n%zu pages pinned, watched for %.1f s from now on (no agent state)\n",
+			       rep.pins.nr_pins, args.duration);
 	}
 	ret = EXIT_CLEAN;
 out_stop:
 	session_stop(&ses);
 	report_free(&rep);
 	state_free(&st);
+	ksyms_free(ks);
+	iomem_free(io);
+	policy_free(&pol);
 	return ret;
 }

@@ -4,13 +4,33 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdlib.h>
+#include <time.h>
 #include <bpf/libbpf.h>
 #include "pfnscope.h"
 #include "session.h"
 #include "fault.skel.h"
 
+static double stamp(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* PFNSCOPE_TIMING=1: how long each start-up stage took (docs/performance.md) */
+static void stage(const char *what, double t0)
+{
+	if (getenv("PFNSCOPE_TIMING"))
+		fprintf(stderr, "pfnscope: timing: %-9s %6.1f ms\n", what, stamp() - t0);
+}
+
+#define STAGE(what) stage(what, t0)
+
 int session_start(struct session *s, const struct session_opts *o)
 {
+	double t0 = stamp();
 	struct fault_opts fo = {
 		.filter_tgids = o->filter_tgids,
 		.max_vmas = o->max_vmas,
@@ -31,20 +51,28 @@ int session_start(struct session *s, const struct session_opts *o)
 		return EXIT_ENV;
 	}
 	libbpf_print_setup();
+	STAGE("start");
 	s->ks = ksyms_load();
+	STAGE("kallsyms");
 	if (!o->quiet && (!s->ks || s->ks->all_zero))
 		pr_warn("kernel symbols unavailable (kptr_restrict?): handlers print as '?'; "
 			"sudo sysctl kernel.kptr_restrict=0");
 	s->io = iomem_load();
 	if (!o->quiet && (!s->io || s->io->all_zero))
 		pr_warn("/proc/iomem addresses unavailable (not root?): pfns cannot be classified");
+	STAGE("iomem");
 	plan_probe(&s->plan, o->backend);
+	STAGE("plan");
 	if (fault_start(&s->fc, &s->plan, s->ks, &fo))
 		goto fail;
 	s->started = true;
+	STAGE("fault");
 	zap_start(&s->zc, &s->fc, &s->plan);	/* failures are reported; runs without RSS */
+	STAGE("zap");
 	rss_start(&s->rc, &s->fc, &s->zc, &s->plan);
+	STAGE("rss");
 	gup_start(&s->gc, &s->fc, s->ks, &s->plan);
+	STAGE("gup");
 	if (!plan_hook_active(&s->plan, HOOK_FAULT_COUNT)) {
 		pr_err("no mechanism could attach the fault-count hook (pfnscope probe says why)");
 		session_stop(s);

@@ -359,4 +359,108 @@ if d:
     leak = [f for f in d["findings"] if f["rule"] == "PIN_LEAK"]
     ok(len(leak) == 1 and leak[0]["count"] == 8 and leak[0]["pinner_comm"] == "pinuser",
        "kprobe backend: PIN_LEAK of the 8 leaked pages", leak)
+
+# trace: pfn events with class and caching mode, findings as they happen, pins and unpins
+evs = []
+for line in text("trace-fix.ndjson").splitlines():
+    try:
+        evs.append(json.loads(line))
+    except ValueError:
+        pass
+ok(rc("trace-fix") == 0 and evs and evs[-1].get("type") == "summary" and evs[-1]["lost"] == 0,
+   "trace --json over the fixtures ends with a summary, nothing lost", text("trace-fix.out"))
+vga = [e for e in evs if e.get("type") == "pfn" and e.get("vma") == "pfnfix_vga"]
+ok(len(vga) == 4 and all(e["class"] == "mmio" and e["source"] == "fault-return" and
+                         0xa0 <= int(e["pfn"], 16) <= 0xbf for e in vga),
+   "trace: the VGA fixture's 4 faults return mmio pfns 0xa0-0xbf", vga[:2])
+wb = [e for e in evs if e.get("type") == "pfn" and e.get("vma") == "pfnfix_mmio_wb"]
+ok(wb and all(e["req_cache"] == "WB" and e["inst_cache"] == "UC-" for e in wb),
+   "trace: the mmio_wb remap shows WB requested, UC- installed", wb[:2])
+fnd = {e["rule"]: e for e in evs if e.get("type") == "finding"}
+ok(set(fnd) >= {"NONRAM_PAGE", "MMIO_CACHED"} and fnd["NONRAM_PAGE"].get("module") == "pfnfix",
+   "trace: NONRAM_PAGE and MMIO_CACHED printed as they happen, attributed to pfnfix", fnd)
+pins = [e for e in evs if e.get("type") == "pin" and e.get("kind") == "FOLL_PIN"]
+unpins = [e for e in evs if e.get("type") == "unpin"]
+ok(sum(e["count"] for e in pins) == 2 and sum(e["count"] for e in unpins) == 2,
+   "trace: pinuser balanced 2 shows 2 pins and 2 unpins", (pins, unpins))
+ok(any(e.get("type") == "teardown" for e in evs), "trace: teardowns are streamed")
+ok(rc("trace-cols") == 0 and re.search(r"fault-return pfn 0x[0-9a-f]+ x1 reserved",
+                                      text("trace-cols.out")),
+   "trace columns: the reserved fixture's pfns, class reserved", text("trace-cols.out")[-800:])
+ok(not has_kernel_address(text("trace-fix.ndjson") + text("trace-cols.out")),
+   "trace output has no raw kernel address")
+
+# record/report: the same findings as check over the same fixtures
+rep, chk = doc("report-fix"), doc("fix-fentry")
+ok(rc("record-fix") == 0 and "bytes/event" in text("record-fix.out"), "record in the guest",
+   text("record-fix.out"))
+if rep and chk:
+    def fset(d):
+        return sorted((f["rule"], f.get("file"), f["count"]) for f in d["findings"])
+    ok(fset(rep) == fset(chk), "report of the recording has check's findings (rule, file, count)",
+       (fset(rep), fset(chk)))
+    ok(hook(rep, "pfn-insert").get("status") == "attached", "the recorded plan is reported")
+else:
+    ok(False, "report --json of the recording", text("report-fix.out")[-1500:])
+ok("<svg" in text("report-fix.html") and "NONRAM_PAGE" in text("report-fix.html"),
+   "the HTML report of the recording has charts and the findings")
+
+
+def prom_metric(file, metric, **labels):
+    lines = [x for x in text(file).splitlines() if x.split("{")[0].split(" ")[0] == metric]
+    tot, seen = 0.0, False
+    for line in lines:
+        head, val = line.rsplit(" ", 1)
+        if all('%s="%s"' % kv in head for kv in labels.items()):
+            tot, seen = tot + float(val), True
+    return tot if seen else None
+
+
+# the agent with every hook
+ok("serving http://127.0.0.1:9464/metrics" in text("agent.log"), "agent starts in the guest",
+   text("agent.log")[-1500:])
+ok(prom_metric("agent1.prom", "pfnscope_hook_attached", hook="pfn-insert") == 1 and
+   prom_metric("agent1.prom", "pfnscope_hook_attached", hook="pin-grab") == 1,
+   "agent metrics: pfn-insert and pin-grab attached on 6.1")
+n = prom_metric("agent1.prom", "pfnscope_findings_total", rule="NONRAM_PAGE", module="pfnfix")
+ok(n is not None and n >= 1, "agent metric: NONRAM_PAGE finding of module pfnfix (%s)" % n)
+ok(prom_metric("agent1.prom", "pfnscope_pages_installed_total", **{"class": "mmio"}) >= 4,
+   "agent metric: the 4 VGA pages counted as installed mmio pages")
+v0 = dict(x.split() for x in text("agent-vmstat0.txt").splitlines())
+v1 = dict(x.split() for x in text("agent-vmstat1.txt").splitlines())
+held = (int(v1["nr_foll_pin_acquired"]) - int(v0["nr_foll_pin_acquired"])) - \
+       (int(v1["nr_foll_pin_released"]) - int(v0["nr_foll_pin_released"]))
+out = prom_metric("agent1.prom", "pfnscope_pins_outstanding")
+ok(held == 3 and out == held, "agent metric: pins outstanding (%s) = /proc/vmstat acquired - "
+   "released over the run (%d)" % (out, held))
+m = re.search(r"minflt=(\d+) majflt=(\d+)", text("agent-storm.out"))
+got = prom_metric("agent1.prom", "pfnscope_page_faults_by_comm_total", comm="faultstorm")
+if m:
+    kern = int(m.group(1)) + int(m.group(2))
+    ok(got is not None and 0 <= got - kern <= 16,
+       "agent metric: faultstorm's faults (%s) = its /proc/self/stat minflt+majflt (%d) plus "
+       "the faults of its exit" % (got, kern))
+nd = [json.loads(x) for x in text("agent.ndjson").splitlines() if x.strip()]
+ok(any(x["rule"] == "NONRAM_PAGE" and x.get("module") == "pfnfix" and x.get("explanation")
+       for x in nd) and len({(x["rule"], x.get("vma")) for x in nd}) == len(nd),
+   "agent NDJSON: the NONRAM_PAGE finding once, with check's fields", nd[:3])
+try:
+    sn = json.loads(text("agent-snapshot.json"))
+except ValueError:
+    sn = None
+ok(sn and any(f["rule"] == "NONRAM_PAGE" for f in sn["findings"]),
+   "snapshot reads the agent's state: the NONRAM_PAGE finding", text("agent-snapshot.err"))
+try:
+    ap = json.loads(text("agent-pins.json"))
+except ValueError:
+    ap = {}
+ok(ap.get("source") == "agent" and sum(p["refs"] for p in ap.get("outstanding", [])
+                                       if p.get("comm") == "pinuser") == 3,
+   "pins reads the agent's state: pinuser's 3 pages", text("agent-pins.err") + str(ap)[:800])
+ok("CapEff:\t0000008400000000" in text("agent-caps.txt"),
+   "the agent keeps only CAP_BPF and CAP_SYSLOG after attaching", text("agent-caps.txt"))
+ok("stopped agent" in text("agent-stop.out") and "No such file" in text("agent-left.txt"),
+   "agent --stop leaves no pinned state", text("agent-stop.out") + text("agent-left.txt"))
+ok(not has_kernel_address(text("agent1.prom") + text("agent.ndjson")),
+   "no raw kernel address in metrics or NDJSON")
 done()

@@ -101,4 +101,37 @@ scenario handpte pfnscope check --json handpte.json -- fixmap /dev/pfnfix_handpt
 dmesg > handpte.dmesg
 emit handpte.dmesg
 
+# trace: fixture pfns and pins event by event, findings as they happen (NDJSON and columns)
+scenario trace-fix sh -c 'pfnscope trace --json -c "fixmap /dev/pfnfix_vga 4 && fixmap \
+	/dev/pfnfix_mmio_wb 4 && pinuser balanced 2" > trace-fix.ndjson'
+emit trace-fix.ndjson
+scenario trace-cols pfnscope trace -e pfn -c 'fixmap /dev/pfnfix_reserved 2'
+
+# record now, report later: the same findings as check over the same fixtures
+scenario record-fix pfnscope record -o fix.pfns -i 0.2 -- sh -c "$FIX"
+scenario report-fix pfnscope report fix.pfns --json report-fix.json --html report-fix.html
+emit report-fix.html
+
+# the agent with every hook: metrics and NDJSON against the kernel's own counters
+agent_metrics() { wget -q -O "$1" http://127.0.0.1:9464/metrics; }
+pfnscope agent -i 0.5 --findings agent.ndjson > agent.log 2>&1 &
+for i in 1 2 3 4 5 6 7 8 9 10; do agent_metrics agent0.prom && break; sleep 0.5; done
+grep nr_foll_pin /proc/vmstat > agent-vmstat0.txt
+fixmap /dev/pfnfix_vga 4 > agent-fix.out 2>&1
+pinuser leak 3 --hold 0 > agent-pin.out 2>&1
+faultstorm 4 2 > agent-storm.out 2>&1
+sleep 1.5
+echo 1 > /proc/sys/vm/stat_refresh
+grep nr_foll_pin /proc/vmstat > agent-vmstat1.txt
+agent_metrics agent1.prom
+pfnscope snapshot --json > agent-snapshot.json 2> agent-snapshot.err
+pfnscope pins --json > agent-pins.json 2> agent-pins.err
+grep Cap /proc/$(cat /run/pfnscope-agent.pid)/status > agent-caps.txt
+pfnscope agent --stop > agent-stop.out 2>&1
+sleep 0.5
+ls /sys/fs/bpf/pfnscope > agent-left.txt 2>&1
+emit agent.log agent0.prom agent1.prom agent.ndjson agent-vmstat0.txt agent-vmstat1.txt \
+	agent-fix.out agent-pin.out agent-storm.out agent-snapshot.json agent-snapshot.err \
+	agent-pins.json agent-pins.err agent-caps.txt agent-stop.out agent-left.txt
+
 echo "# lab suite done"
