@@ -51,6 +51,17 @@ def background(cmd, ready):
     return p, None
 
 
+def proc_usage(pid):
+    """(CPU seconds, peak RSS in MiB) of a running process, from /proc."""
+    try:
+        st = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+        cpu = (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+        hwm = [int(x.split()[1]) for x in open("/proc/%d/status" % pid) if x.startswith("VmHWM")]
+        return cpu, hwm[0] / 1024 if hwm else 0
+    except (OSError, IndexError, ValueError):
+        return 0, 0
+
+
 def stop(p):
     p.send_signal(signal.SIGINT)
     try:
@@ -69,23 +80,52 @@ def config_runner(name, args):
 
     def with_tracer(cmd, ready):
         def run():
-            p, _ = background(cmd, ready)
+            p, t_ready = background(cmd, ready)
             try:
                 return run_storm(args)
             finally:
+                # the tracer's own cost while it watched the storm, then what it lost
+                run.cpu, run.rss = proc_usage(p.pid)
+                run.ready = t_ready
                 run.last = stop(p)
         return run
     if name == "empty tp_btf floor":
         return with_tracer([FLOOR], "attached")
     if name == "bpftrace":
         return with_tracer(["bpftrace", "-e", BPFTRACE], "Attaching")
+    if name == "pfnscope agent":
+        return with_tracer([PFNSCOPE, "agent", "--listen", "127.0.0.1:19464", "-i", "1"],
+                           "serving http")
+    if name == "pfnscope trace":
+        return with_tracer(["sh", "-c", "exec %s trace >/dev/null" % PFNSCOPE], "tracing")
+    if name == "pfnscope record":
+        return with_tracer([PFNSCOPE, "record", "-o", "/tmp/pfnscope-bench.pfns"], "recording")
     if name == "perf record":
         return with_tracer(["perf", "record", "-q", "-e", "exceptions:page_fault_user", "-e",
                             "kmem:rss_stat", "-a", "-o", "/tmp/pfnscope-bench.perf"], "")
     raise ValueError(name)
 
 
-CONFIGS = ["empty tp_btf floor", "pfnscope check", "bpftrace", "perf stat", "perf record"]
+CONFIGS = ["empty tp_btf floor", "pfnscope agent", "pfnscope check", "pfnscope trace",
+           "pfnscope record", "bpftrace", "perf stat", "perf record"]
+
+
+def losses(out):
+    """What a tracer said it lost, and pfnscope's events and bytes per event."""
+    notes = []
+    m = re.search(r"(\d+) events in ([0-9.]+) s", out)
+    if m and float(m.group(2)) > 0:
+        notes.append("%.0fk ev/s" % (int(m.group(1)) / float(m.group(2)) / 1000))
+    m = re.search(r"recorded (\d+) events \((\d+) lost\).*?([0-9.]+) bytes/event", out)
+    if m:
+        notes.append("lost %s, %s B/ev" % (m.group(2), m.group(3)))
+    m = re.search(r"(\d+) lost \(ring buffer full\)", out)
+    if m:
+        notes.append("lost %s" % m.group(1))
+    m = re.search(r"[Ll]ost (\d+) (?:events|samples|chunks)", out)
+    if m:
+        notes.append("lost %s" % m.group(1))
+    return ", ".join(notes)
 
 
 def main():
@@ -105,8 +145,14 @@ def main():
                 rows.append((wl[0], cfg, None, None, None, None, str(e).splitlines()[0][:60]))
                 continue
             mb, mt = statistics.median(base), statistics.median(tool)
+            note = "min-max %.0f-%.0f" % (min(tool), max(tool))
+            if getattr(runner, "ready", None):
+                note += ", ready %.0f ms" % (runner.ready * 1000)
+            if getattr(runner, "rss", 0):
+                note += ", %.2f s CPU, %.0f MiB peak" % (runner.cpu, runner.rss)
+            extra = losses(getattr(runner, "last", ""))
             rows.append((wl[0], cfg, mb, mt, mt / mb, mt - mb,
-                         "min-max %.0f-%.0f" % (min(tool), max(tool))))
+                         note + (", " + extra if extra else "")))
     print("%-8s %-20s %10s %10s %7s %9s  %s" % ("STORM", "CONFIG", "BASE ns", "TOOL ns",
                                               "RATIO", "+ns/flt", "NOTE"))
     for wl, cfg, mb, mt, ratio, add, note in rows:

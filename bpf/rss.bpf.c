@@ -46,6 +46,11 @@ static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s
 	}
 	if (curr)
 		v->tgid = tgid;
+	/* the bound again at the use, behind a barrier: clang drops a mask it can prove
+	 * redundant, and reloads member from a spill the verifier knows nothing about (6.1's
+	 * verifier: "R1 unbounded memory access") */
+	barrier_var(member);
+	member &= 3;
 	v->pages[member] = pages;
 	if (pages > v->peak[member])
 		v->peak[member] = pages;

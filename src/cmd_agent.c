@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -329,7 +330,10 @@ static void log_plan(const struct session *s)
 
 static int write_pidfile(void)
 {
-	FILE *f = fopen(AGENT_PID_FILE, "w");
+	FILE *f;
+
+	mkdir("/run", 0755);	/* a minimal system (the lab's initramfs) may lack it */
+	f = fopen(AGENT_PID_FILE, "w");
 
 	if (!f)
 		return -errno;

@@ -216,6 +216,7 @@ int cmd_trace(int argc, char **argv)
 		goto out;
 	}
 	target_describe(&args.tgt, what, sizeof(what));
+	fprintf(stderr, "pfnscope: tracing %s (^C to stop)\n", what);
 	if (!args.json)
 		printf("# pfnscope trace of %s (^C to stop)\n%10s %7s %-15s %-9s %-24s %s\n", what,
 		       "TIME(s)", "PID", "COMM", "EVENT", "VMA", "DETAIL");

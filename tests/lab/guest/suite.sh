@@ -112,10 +112,12 @@ scenario record-fix pfnscope record -o fix.pfns -i 0.2 -- sh -c "$FIX"
 scenario report-fix pfnscope report fix.pfns --json report-fix.json --html report-fix.html
 emit report-fix.html
 
-# the agent with every hook: metrics and NDJSON against the kernel's own counters
+# the agent with every hook: metrics and NDJSON against the kernel's own counters (the
+# initramfs brings no network up: loopback is needed for /metrics)
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 agent_metrics() { wget -q -O "$1" http://127.0.0.1:9464/metrics; }
 pfnscope agent -i 0.5 --findings agent.ndjson > agent.log 2>&1 &
-for i in 1 2 3 4 5 6 7 8 9 10; do agent_metrics agent0.prom && break; sleep 0.5; done
+i=0; while [ $i -lt 120 ] && ! agent_metrics agent0.prom; do i=$((i + 1)); sleep 0.5; done	# TCG: seconds
 grep nr_foll_pin /proc/vmstat > agent-vmstat0.txt
 fixmap /dev/pfnfix_vga 4 > agent-fix.out 2>&1
 pinuser leak 3 --hold 0 > agent-pin.out 2>&1
