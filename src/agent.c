@@ -457,6 +457,8 @@ static void render(struct agent *a, const struct report *r, const struct state *
 	help(f, "pfnscope_agent_state_reused", "gauge",
 	     "1 if this agent continued the pinned state of a previous one.");
 	sample(f, "pfnscope_agent_state_reused", a->ledger.reused, NULL);
+	help(f, "pfnscope_agent_ticks_total", "counter", "Aggregations done (pages rendered).");
+	sample(f, "pfnscope_agent_ticks_total", a->ticks + 1, NULL);
 	help(f, "pfnscope_agent_tick_seconds", "gauge", "Time the last aggregation took.");
 	sample(f, "pfnscope_agent_tick_seconds", a->tick_seconds, NULL);
 	help(f, "pfnscope_agent_ledger_full_total", "counter", "Ledger additions refused (full).");

@@ -71,6 +71,7 @@ int trace_view_index(struct trace_view *tv, const struct state *st)
 	sort_n(by, tv->idx.nr_vmas, sizeof(*by), cmp_id);
 	tv->by_id = by;
 	tv->nr_by_id = tv->idx.nr_vmas;
+	tv->max_id = tv->nr_by_id ? by[tv->nr_by_id - 1]->val.id : 0;
 	return 0;
 }
 
@@ -103,7 +104,9 @@ static const struct vma_row *vma_of(struct trace_view *tv, __u64 id)
 		return v;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	if (now - tv->refreshed_ns < REFRESH_NS)
+	/* row ids only grow: an id past the newest known is a row created since the last read,
+	 * worth a prompt re-read; an older unknown id (a deleted row) only every REFRESH_NS */
+	if (now - tv->refreshed_ns < (id > tv->max_id ? REFRESH_NS / 100 : REFRESH_NS))
 		return NULL;
 	tv->refreshed_ns = now;
 	if (!session_read(tv->ses, &st, 1u << ST_VMAS))

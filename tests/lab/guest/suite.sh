@@ -116,15 +116,28 @@ emit report-fix.html
 # initramfs brings no network up: loopback is needed for /metrics)
 ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 agent_metrics() { wget -q -O "$1" http://127.0.0.1:9464/metrics; }
+# the number of aggregations done (0 before the first): waits are counted in them, not in
+# seconds, because a tick under TCG takes seconds
+agent_ticks() {
+	t=$(agent_metrics ticks.prom && awk '/^pfnscope_agent_ticks_total / { print $2 }' ticks.prom)
+	echo "${t:-0}"
+}
+agent_wait_ticks() {	# N: wait until N more ticks are done (2 minutes at most)
+	want=$(( $(agent_ticks) + $1 )); i=0
+	while [ "$(agent_ticks)" -lt "$want" ] && [ $i -lt 240 ]; do
+		i=$((i + 1)); sleep 0.5
+	done
+}
 pfnscope agent -i 0.5 --findings agent.ndjson > agent.log 2>&1 &
-i=0; while [ $i -lt 120 ] && ! agent_metrics agent0.prom; do i=$((i + 1)); sleep 0.5; done	# TCG: seconds
+i=0; while [ $i -lt 240 ] && [ "$(agent_ticks)" -eq 0 ]; do i=$((i + 1)); sleep 0.5; done
+agent_metrics agent0.prom
 grep nr_foll_pin /proc/vmstat > agent-vmstat0.txt
 fixmap /dev/pfnfix_vga 4 > agent-fix.out 2>&1
 pinuser leak 3 --hold 0 > agent-pin.out 2>&1
 faultstorm 4 2 > agent-storm.out 2>&1
-sleep 1.5
 echo 1 > /proc/sys/vm/stat_refresh
 grep nr_foll_pin /proc/vmstat > agent-vmstat1.txt
+agent_wait_ticks 2
 agent_metrics agent1.prom
 pfnscope snapshot --json > agent-snapshot.json 2> agent-snapshot.err
 pfnscope pins --json > agent-pins.json 2> agent-pins.err

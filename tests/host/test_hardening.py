@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Hostile conditions on the host kernel: a full ring buffer is counted, never silent; pfnscope
+killed with SIGKILL leaves nothing (trace) or state the next agent continues; no privileges,
+bad options and unwritable outputs give one line, the documented exit code and no file."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from tap import ok, run, done, PFNSCOPE, WORKLOADS  # noqa: E402
+
+tmp = tempfile.mkdtemp(prefix="pfnscope-hard-")
+os.chmod(tmp, 0o755)
+storm = os.path.join(WORKLOADS, "faultstorm")
+
+
+def links():
+    return len(json.loads(run(["bpftool", "link", "show", "-j"]).stdout or "[]"))
+
+
+def one_line(p):
+    return len(p.stderr.strip().splitlines()) == 1
+
+
+# a ring buffer that fills: the consumer is stalled behind a pipe nobody reads for a while
+p = subprocess.run(["sh", "-c", "%s trace --json --ringbuf 1 -- %s 64 4 | (sleep 4; cat > %s)"
+                    % (PFNSCOPE, storm, os.path.join(tmp, "full.ndjson"))],
+                   capture_output=True, text=True)
+summ = {}
+for line in open(os.path.join(tmp, "full.ndjson")):
+    if '"summary"' in line:
+        summ = json.loads(line)
+faults = summ.get("events", {}).get("fault", 0)
+lost = summ.get("lost", -1)
+print("# stalled consumer: %d fault events received, %d events lost" % (faults, lost))
+ok(lost > 0 and "lost (ring buffer full)" in p.stderr and str(lost) in p.stderr,
+   "a full ring buffer is counted and printed (%d lost)" % lost, p.stderr[-600:])
+ok(faults + lost >= 64 * 256 * 4, "every storm fault is either received or counted as lost "
+   "(%d + %d >= %d)" % (faults, lost, 64 * 256 * 4))
+
+# SIGKILL: a killed trace leaves no link behind; a killed agent's state is continued
+l0 = links()
+t = subprocess.Popen([PFNSCOPE, "trace", "-e", "exit"], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.PIPE, text=True)
+t.stderr.readline()            # "pfnscope: tracing every process": attached
+ok(links() > l0, "trace attached its links")
+t.kill()
+t.wait()
+time.sleep(0.5)
+ok(links() == l0, "trace killed with SIGKILL leaves no BPF link (%d -> %d)" % (l0, links()))
+
+port = 19463
+a = subprocess.Popen([PFNSCOPE, "agent", "--listen", "127.0.0.1:%d" % port, "-i", "0.3"],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def metric(name):
+    for _ in range(50):
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2) as r:
+                for line in r.read().decode().splitlines():
+                    if line.startswith(name + " "):
+                        return float(line.split()[1])
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return None
+
+
+before = metric("pfnscope_page_faults_total")
+a.kill()
+a.wait()
+ok(os.path.exists("/sys/fs/bpf/pfnscope/vmas"), "an agent killed with SIGKILL leaves its pins")
+a = subprocess.Popen([PFNSCOPE, "agent", "--listen", "127.0.0.1:%d" % port, "-i", "0.3"],
+                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+after = metric("pfnscope_page_faults_total")
+reused = metric("pfnscope_agent_state_reused")
+ok(before and after and after >= before and reused == 1,
+   "the next agent continues them (faults %s -> %s, state_reused %s)" % (before, after, reused))
+p = run([PFNSCOPE, "agent", "--stop"])
+a.wait()
+ok(p.returncode == 0 and not os.path.exists("/sys/fs/bpf/pfnscope"), "and stops clean", p.stdout)
+
+# a traced command killed by a signal: reported, not a pfnscope failure
+out = os.path.join(tmp, "killed.json")
+p = run([PFNSCOPE, "check", "--json", out, "--", "sh", "-c", "kill -9 $$"])
+d = json.load(open(out)) if os.path.exists(out) else {}
+sh = [x for x in d.get("processes", []) if x["comm"] == "sh"]
+ok(p.returncode == 0 and sh and sh[0]["exit_code"] == 9,
+   "check of a command killed by SIGKILL: exit 0, the wait status (9) reported", p.stderr)
+p = run([PFNSCOPE, "trace", "--json", "-e", "exit", "-c", "kill -TERM $$"])
+ok(p.returncode == 0 and '"status":15' in p.stdout,
+   "trace of a command killed by SIGTERM: its exit event carries status 15", p.stdout[-400:])
+
+# without privileges: the capability named, exit 3, nothing created
+nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
+for cmd in (["trace", "-d", "1"], ["top", "-n", "1"], ["agent"],
+            ["record", "-o", os.path.join(tmp, "np.pfns"), "-d", "1"]):
+    p = run(nobody + [PFNSCOPE] + cmd)
+    ok(p.returncode == 3 and one_line(p) and "CAP_BPF" in p.stderr,
+       "unprivileged %s: exit 3, one line naming CAP_BPF" % cmd[0], p.stderr)
+ok(not os.path.exists(os.path.join(tmp, "np.pfns")), "no recording left by a refused record")
+
+# bad options and unwritable outputs: one line, exit 2, no partial file
+bad = [
+    (["record", "-o", os.path.join(tmp, "x.pfns"), "-i", "0"], "x.pfns"),
+    (["record", "-o", "/proc/nope/x.pfns", "--", "true"], None),
+    (["check", "--json", "/proc/nope/x.json", "--", "true"], None),
+    (["check", "--fail-on", "fatal", "--", "true"], None),
+    (["trace", "--ringbuf", "3"], None),
+    (["trace", "--rule", "NONRAM_PAGE,NOPE"], None),
+    (["top", "-i", "0"], None),
+    (["report"], None),
+    (["report", "/nonexistent.pfns"], None),
+    (["agent", "--listen", "127.0.0.1:99999"], None),
+    (["agent", "-i", "0"], None),
+    (["check", "--policy", "/nonexistent", "--", "true"], None),
+]
+for args, leftover in bad:
+    p = run([PFNSCOPE] + args)
+    ok(p.returncode == 2 and one_line(p), "%s: exit 2 with one line" % " ".join(args), p.stderr)
+    if leftover:
+        ok(not os.path.exists(os.path.join(tmp, leftover)), "%s: no file left" % args[0])
+p = run([PFNSCOPE, "nosuchcommand"])
+ok(p.returncode == 2 and one_line(p), "an unknown subcommand: exit 2, one line", p.stderr)
+ok(not [f for f in os.listdir(tmp) if f.startswith(".") or f.endswith(".tmp")],
+   "no temporary file left in the output directory", os.listdir(tmp))
+done()
