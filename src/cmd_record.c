@@ -172,6 +172,8 @@ int cmd_record(int argc, char **argv)
 	ret = target_check(&args.tgt, "pfnscope record");
 	if (ret)
 		return ret;
+	if (!have_bpf_privileges())	/* before the file is created: none is left behind */
+		return EXIT_ENV;
 	err = rec_create(&w, args.out);
 	if (err) {
 		pr_err("cannot create %s: %s", args.out, strerror(-err));

@@ -92,7 +92,7 @@ out = os.path.join(tmp, "killed.json")
 p = run([PFNSCOPE, "check", "--json", out, "--", "sh", "-c", "kill -9 $$"])
 d = json.load(open(out)) if os.path.exists(out) else {}
 sh = [x for x in d.get("processes", []) if x["comm"] == "sh"]
-ok(p.returncode == 0 and sh and sh[0]["exit_code"] == 9,
+ok(p.returncode == 0 and sh and sh[0]["exit_status"] == 9,
    "check of a command killed by SIGKILL: exit 0, the wait status (9) reported", p.stderr)
 p = run([PFNSCOPE, "trace", "--json", "-e", "exit", "-c", "kill -TERM $$"])
 ok(p.returncode == 0 and '"status":15' in p.stdout,
