@@ -16,7 +16,8 @@ STORM = os.path.join(B, "bench", "storm")
 FLOOR = os.path.join(B, "bench", "floor")
 PFNSCOPE = os.path.join(B, "pfnscope")
 PAIRS = int(os.environ.get("BENCH_PAIRS", "5"))
-WORKLOADS = [("anon", "128", "4"), ("tmpfs", "64", "4"), ("forkcow", "64", "4")]
+WORKLOADS = [("anon", "128", "4"), ("tmpfs", "64", "4"), ("forkcow", "64", "4"),
+             ("pin", "32", "4")]
 BPFTRACE = ("tracepoint:exceptions:page_fault_user { @faults[pid] = count(); } "
             "tracepoint:kmem:rss_stat { @rss[pid, args->member] = sum(args->size); }")
 

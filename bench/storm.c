@@ -5,6 +5,9 @@
  *   anon     mmap MIB of anonymous memory, write every page, munmap; ROUNDS times
  *   tmpfs    map a MIB tmpfs file (/dev/shm) MAP_PRIVATE, read every page, munmap
  *   forkcow  touch MIB, fork; the child writes every page (copy-on-write); the parent waits
+ *   pin      a fresh MIB buffer each round, registered as an io_uring fixed buffer (FOLL_PIN |
+ *            FOLL_LONGTERM of every page, faulting them in) and unregistered (unpin), then
+ *            read through process_vm_readv() from this process (GUP of every page); per page
  * Transparent huge pages are off on the buffers: one fault per 4 KiB page.
  */
 #define _GNU_SOURCE
@@ -13,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <linux/io_uring.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +45,28 @@ static char *map(size_t len, int fd, int flags)
 	return p;
 }
 
+/* One round of the pin storm: returns the ns it took. */
+static unsigned long long pin_round(int ring, size_t len)
+{
+	unsigned long long t0 = now();
+	char *p = map(len, -1, MAP_PRIVATE | MAP_ANONYMOUS);
+	char *dst = map(len, -1, MAP_PRIVATE | MAP_ANONYMOUS);
+	struct iovec iov = { p, len }, local = { dst, len };
+
+	if (syscall(__NR_io_uring_register, ring, IORING_REGISTER_BUFFERS, &iov, 1) ||
+	    syscall(__NR_io_uring_register, ring, IORING_UNREGISTER_BUFFERS, NULL, 0)) {
+		perror("storm: io_uring_register");
+		exit(1);
+	}
+	if (process_vm_readv(getpid(), &local, 1, &iov, 1, 0) != (ssize_t)len) {
+		perror("storm: process_vm_readv");
+		exit(1);
+	}
+	munmap(p, len);
+	munmap(dst, len);
+	return now() - t0;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned long long t0, spent = 0, faults = 0;
@@ -47,7 +75,7 @@ int main(int argc, char **argv)
 	int fd = -1;
 
 	if (argc != 4 || (mib = atol(argv[2])) <= 0 || (rounds = atol(argv[3])) <= 0) {
-		fprintf(stderr, "usage: storm anon|tmpfs|forkcow MIB ROUNDS\n");
+		fprintf(stderr, "usage: storm anon|tmpfs|forkcow|pin MIB ROUNDS\n");
 		return 2;
 	}
 	len = (size_t)mib << 20;
@@ -69,8 +97,19 @@ int main(int argc, char **argv)
 			munmap(p, len);
 		}
 	}
+	if (!strcmp(argv[1], "pin")) {
+		struct io_uring_params params = {};
+
+		fd = syscall(__NR_io_uring_setup, 4, &params);
+		if (fd < 0) {
+			perror("storm: io_uring_setup");
+			return 1;
+		}
+	}
 	for (long r = 0; r < rounds; r++) {
-		if (!strcmp(argv[1], "anon")) {
+		if (!strcmp(argv[1], "pin")) {
+			spent += pin_round(fd, len);
+		} else if (!strcmp(argv[1], "anon")) {
 			char *p;
 
 			t0 = now();

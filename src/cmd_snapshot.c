@@ -14,6 +14,9 @@
 #include "collect.h"
 #include "pins.h"
 #include "report.h"
+#include "ledger.h"
+#include <bpf/bpf.h>
+#include <json-c/json.h>
 
 enum { OPT_JSON = 0x100, OPT_STATE_DIR };
 
@@ -68,6 +71,56 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 }
 
 static const struct argp argp = { options, parse_opt, NULL, doc, common_children };
+
+/* Findings of processes the agent has already folded into its ledger (src/agent.c): the key
+ * is "findings", RULE, "SEVERITY/MODULE". */
+struct retired {
+	json_object *arr;
+	FILE *out;
+	size_t n;
+};
+
+static void retired_one(void *ctx, const char *rule, const char *sevmod, __u64 v)
+{
+	struct retired *r = ctx;
+	const char *slash = strchr(sevmod, '/');
+	char sev[16];
+
+	if (!slash || (size_t)(slash - sevmod) >= sizeof(sev))
+		return;
+	snprintf(sev, sizeof(sev), "%.*s", (int)(slash - sevmod), sevmod);
+	r->n++;
+	if (r->arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "rule", json_object_new_string(rule));
+		json_object_object_add(o, "severity", json_object_new_string(sev));
+		json_object_object_add(o, "module", json_object_new_string(slash + 1));
+		json_object_object_add(o, "count", json_object_new_int64(v));
+		json_object_array_add(r->arr, o);
+	} else {
+		fprintf(r->out, "  %-18s %-8s %-20s %llu\n", rule, sev, slash + 1,
+			(unsigned long long)v);
+	}
+}
+
+static void print_retired(const char *dir, json_object *arr)
+{
+	struct ledger l = { .fd = -1 };
+	struct retired r = { .arr = arr, .out = stdout };
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/ledger", dir);
+	l.fd = bpf_obj_get(path);
+	if (l.fd < 0)
+		return;
+	if (!arr)
+		printf("\nFindings in processes that have exited (folded by the agent):\n");
+	ledger_each(&l, "findings", retired_one, &r);
+	if (!arr && !r.n)
+		printf("  none\n");
+	ledger_close(&l);
+}
 
 static int cmp_faults(const void *a, const void *b)
 {
@@ -128,7 +181,25 @@ int cmd_snapshot(int argc, char **argv)
 	}
 	rep.started = time(NULL);
 	if (args.json) {
-		ret = report_write_json(&rep, stdout) ? EXIT_INTERNAL : EXIT_CLEAN;
+		/* the report document, plus the findings of exited processes the agent folded */
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *mem = open_memstream(&buf, &len);
+		json_object *doc, *arr = json_object_new_array();
+
+		ret = EXIT_INTERNAL;
+		if (mem && !report_write_json(&rep, mem) && !fclose(mem) &&
+		    (doc = json_tokener_parse(buf))) {
+			print_retired(args.state_dir, arr);
+			json_object_object_add(doc, "retired_findings", arr);
+			puts(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PRETTY |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
+			json_object_put(doc);
+			ret = EXIT_CLEAN;
+		} else {
+			json_object_put(arr);
+		}
+		free(buf);
 		goto out;
 	}
 	printf("From %s (%s), read-only: the agent is not disturbed.\n\n",
@@ -155,6 +226,7 @@ int cmd_snapshot(int argc, char **argv)
 	free(by);
 	printf("\n");
 	report_print_findings(&rep, stdout);
+	print_retired(args.state_dir, NULL);
 	printf("\n%zu VMAs and %zu processes tracked; %zu pages pinned now\n", rep.nr_vmas,
 	       rep.nr_procs, rep.pins.nr_pins);
 	ret = EXIT_CLEAN;
