@@ -7,7 +7,7 @@ PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev pkg-config
       libcmocka-dev libjson-c-dev libmicrohttpd-dev
       python3 util-linux kmod
       qemu-system-x86 linux-image-cloud-amd64 linux-headers-cloud-amd64 busybox-static cpio
-      zstd xz-utils tmux chromium prometheus"
+      zstd xz-utils tmux chromium prometheus groff-base"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

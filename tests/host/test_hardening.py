@@ -44,6 +44,20 @@ ok(lost > 0 and "lost (ring buffer full)" in p.stderr and str(lost) in p.stderr,
 ok(faults + lost >= 64 * 256 * 4, "every storm fault is either received or counted as lost "
    "(%d + %d >= %d)" % (faults, lost, 64 * 256 * 4))
 
+# a VMA table too small: the overflow is counted, the per-process count stays exact
+small = os.path.join(tmp, "small.json")
+p = run([PFNSCOPE, "check", "--max-vmas", "16", "--json", small, "--", storm, "4", "1"])
+try:
+    d = json.load(open(small))
+except (OSError, ValueError):
+    d = {}
+full = d.get("totals", {}).get("dropped", {}).get("vma_map_full", 0) if d else 0
+pr = [x for x in d.get("processes", []) if x["comm"] == "faultstorm"]
+ok(full > 0 and len(d.get("vmas", [])) <= 16, "a full VMA table: %d events counted as "
+   "vma_map_full, %d rows" % (full, len(d.get("vmas", []))), p.stderr[-400:])
+ok(pr and 0 < pr[0]["stat_minflt"] + pr[0]["stat_majflt"] - pr[0]["faults"] < 64,
+   "and the process's fault count still follows /proc/PID/stat", pr)
+
 # SIGKILL: a killed trace leaves no link behind; a killed agent's state is continued
 l0 = links()
 t = subprocess.Popen([PFNSCOPE, "trace", "-e", "exit"], stdout=subprocess.DEVNULL,

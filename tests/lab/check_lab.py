@@ -465,4 +465,35 @@ ok("stopped agent" in text("agent-stop.out") and "No such file" in text("agent-l
    "agent --stop leaves no pinned state", text("agent-stop.out") + text("agent-left.txt"))
 ok(not has_kernel_address(text("agent1.prom") + text("agent.ndjson")),
    "no raw kernel address in metrics or NDJSON")
+
+# soak with every hook: the agent's totals against the kernel's counters
+s0 = dict(x.split() for x in text("soak-vmstat0.txt").splitlines())
+s1 = dict(x.split() for x in text("soak-vmstat1.txt").splitlines())
+if s0 and s1:
+    acq = int(s1["nr_foll_pin_acquired"]) - int(s0["nr_foll_pin_acquired"])
+    rel = int(s1["nr_foll_pin_released"]) - int(s0["nr_foll_pin_released"])
+    got_acq = sum(prom_metric("soak.prom", "pfnscope_pin_acquired_total", kind=k) or 0
+                  for k in ("pin", "longterm"))
+    got_rel = prom_metric("soak.prom", "pfnscope_pin_released_total")
+    runs = re.findall(r"minflt=(\d+) majflt=(\d+)", text("soak-storm-1.out") +
+                      text("soak-storm-2.out"))
+    kern = sum(int(a) + int(b) for a, b in runs)
+    faults = prom_metric("soak.prom", "pfnscope_page_faults_by_comm_total", comm="faultstorm")
+    mid = prom_metric("soak-mid.prom", "pfnscope_agent_resident_memory_bytes") or 0
+    end = prom_metric("soak.prom", "pfnscope_agent_resident_memory_bytes") or 0
+    ticks = prom_metric("soak.prom", "pfnscope_agent_ticks_total")
+    print("# lab soak (emulated): %d faultstorm runs, %d faults (agent %s), pins %d/%d "
+          "(agent %s/%s), drops %s, evictions %s, agent RSS %.1f -> %.1f MiB, %s ticks" %
+          (len(runs), kern, faults, acq, rel, got_acq, got_rel,
+           prom_metric("soak.prom", "pfnscope_dropped_events_total"),
+           prom_metric("soak.prom", "pfnscope_map_evictions_total"), mid / 2**20, end / 2**20,
+           ticks))
+    ok(acq > 0 and got_acq == acq and got_rel == rel,
+       "soak: the agent's pins acquired/released equal /proc/vmstat's deltas")
+    ok(runs and faults is not None and 0 <= faults - kern <= 16 * len(runs),
+       "soak: the agent's faultstorm faults equal their /proc/self/stat counts (+ exit faults)")
+    ok(mid and abs(end - mid) < 2 * 2**20, "soak: the agent's RSS stayed flat")
+    ok("stopped agent" in text("soak-stop.out"), "soak: the agent stops cleanly")
+else:
+    ok(False, "soak ran in the guest", text("soak-agent.log")[-800:])
 done()

@@ -149,4 +149,28 @@ emit agent.log agent0.prom agent1.prom agent.ndjson agent-vmstat0.txt agent-vmst
 	agent-fix.out agent-pin.out agent-storm.out agent-snapshot.json agent-snapshot.err \
 	agent-pins.json agent-pins.err agent-caps.txt agent-stop.out agent-left.txt
 
+# soak (bounded, 20 s): two workers churn faults, munmap and pins with the agent attached
+pfnscope agent -i 1 > soak-agent.log 2>&1 &
+i=0; while [ $i -lt 240 ] && [ "$(agent_ticks)" -eq 0 ]; do i=$((i + 1)); sleep 0.5; done
+echo 1 > /proc/sys/vm/stat_refresh
+grep nr_foll_pin /proc/vmstat > soak-vmstat0.txt
+soak_worker() {
+	end=$(( $(date +%s) + 20 ))
+	while [ "$(date +%s)" -lt "$end" ]; do
+		faultstorm 2 2 >> "soak-storm-$1.out" 2>&1
+		pinuser balanced 4 >> "soak-pin-$1.out" 2>&1
+	done
+}
+soak_worker 1 & w1=$!
+soak_worker 2 & w2=$!
+sleep 5; agent_metrics soak-mid.prom
+wait $w1 $w2
+echo 1 > /proc/sys/vm/stat_refresh
+grep nr_foll_pin /proc/vmstat > soak-vmstat1.txt
+agent_wait_ticks 2
+agent_metrics soak.prom
+pfnscope agent --stop > soak-stop.out 2>&1
+emit soak-agent.log soak-vmstat0.txt soak-vmstat1.txt soak-storm-1.out soak-storm-2.out \
+	soak-mid.prom soak.prom soak-stop.out
+
 echo "# lab suite done"
