@@ -159,10 +159,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		args.keep_state = true;
 		break;
 	case OPT_BACKEND:
-		if (parse_backend(arg, &args.backend))
-			return usage_error(state, "--backend: unknown mechanism '%s' (auto, fentry, "
-					   "kprobe, tracepoint)", arg);
-		break;
+		return opt_backend(state, arg, (int *)&args.backend);
 	case OPT_STATE_DIR:
 		args.state_dir = arg;
 		break;

@@ -83,10 +83,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				   arg);
 		break;
 	case OPT_BACKEND:
-		if (parse_backend(arg, &args.backend))
-			return usage_error(state, "--backend: unknown mechanism '%s' (auto, fentry, kprobe, tracepoint)",
-				   arg);
-		break;
+		return opt_backend(state, arg, (int *)&args.backend);
 	case OPT_MAX_VMAS:
 		errno = 0;
 		args.max_vmas = strtoul(arg, &end, 0);

@@ -44,10 +44,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		args.json = true;
 		break;
 	case OPT_BACKEND:
-		if (parse_backend(arg, &args.backend))
-			return usage_error(state, "--backend: unknown mechanism '%s' (auto, fentry, kprobe, tracepoint)",
-				   arg);
-		break;
+		return opt_backend(state, arg, (int *)&args.backend);
 	case ARGP_KEY_ARG:
 		return usage_error(state, "unexpected argument '%s'", arg);
 		break;

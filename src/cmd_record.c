@@ -79,34 +79,19 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	}
 	case 'p':
-		errno = 0;
-		args.tgt.pid = strtol(arg, &end, 10);
-		if (errno || *end || args.tgt.pid <= 0)
-			return usage_error(state, "-p: '%s' is not a process id", arg);
-		break;
+		return opt_pid(state, "-p", arg, &args.tgt.pid);
 	case 'c':
 		args.tgt.shell_cmd = arg;
 		break;
 	case 'e':
-		if (trace_parse_types(arg, &args.types))
-			return usage_error(state, "-e: unknown event type in '%s' (fault, pfn, "
-					   "teardown, pin, unpin, rss, bad-pte, exit, all)", arg);
-		break;
+		return opt_events(state, arg, &args.types);
 	case OPT_NO_EVENTS:
 		args.no_events = true;
 		break;
 	case OPT_BACKEND:
-		if (parse_backend(arg, &args.backend))
-			return usage_error(state, "--backend: unknown mechanism '%s' (auto, fentry, "
-					   "kprobe, tracepoint)", arg);
-		break;
+		return opt_backend(state, arg, (int *)&args.backend);
 	case OPT_RINGBUF:
-		errno = 0;
-		args.ringbuf_mb = strtoul(arg, &end, 10);
-		if (errno || *end || !args.ringbuf_mb || args.ringbuf_mb > 1024 ||
-		    (args.ringbuf_mb & (args.ringbuf_mb - 1)))
-			return usage_error(state, "--ringbuf: '%s' is not a power of 2 in 1..1024", arg);
-		break;
+		return opt_ringbuf(state, arg, &args.ringbuf_mb);
 	case ARGP_KEY_ARG:
 		args.tgt.argv = &state->argv[state->next - 1];
 		state->next = state->argc;

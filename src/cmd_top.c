@@ -64,11 +64,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'p':
-		errno = 0;
-		args.pid = strtol(arg, &end, 10);
-		if (errno || *end || args.pid <= 0)
-			return usage_error(state, "-p: '%s' is not a process id", arg);
-		break;
+		return opt_pid(state, "-p", arg, &args.pid);
 	case 'm':
 		args.module = arg;
 		break;
@@ -94,10 +90,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			return usage_error(state, "-n: '%s' is not a positive number", arg);
 		break;
 	case OPT_BACKEND:
-		if (parse_backend(arg, &args.backend))
-			return usage_error(state, "--backend: unknown mechanism '%s' (auto, fentry, "
-					   "kprobe, tracepoint)", arg);
-		break;
+		return opt_backend(state, arg, (int *)&args.backend);
 	case ARGP_KEY_ARG:
 		return usage_error(state, "unexpected argument '%s'", arg);
 	default:

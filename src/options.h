@@ -26,6 +26,13 @@ void stop_on_signals(void);
 		EINVAL;                                                    \
 	})
 
+/* Parsers of the options several subcommands share; each returns 0, or EINVAL after a one-line
+ * usage error naming the option (argp then exits 2). */
+int opt_pid(struct argp_state *state, const char *opt, const char *arg, int *pid);
+int opt_backend(struct argp_state *state, const char *arg, int *backend);
+int opt_ringbuf(struct argp_state *state, const char *arg, unsigned long *mib);
+int opt_events(struct argp_state *state, const char *arg, unsigned int *types);
+
 /* Severity of a finding, also the --fail-on threshold. */
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR, SEV_NONE };
 int parse_severity(const char *s, enum severity *out);
