@@ -18,8 +18,8 @@ FUZZ_TARGETS    ?= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS       := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 
 # what each target links from src/
-$(FUZZ_DIR)/fuzz_iomem:  $(FUZZ_DIR)/obj/iomem.o $(FUZZ_DIR)/obj/classify.o
-$(FUZZ_DIR)/fuzz_ksyms:  $(FUZZ_DIR)/obj/ksyms.o
+$(FUZZ_DIR)/fuzz_iomem:  $(FUZZ_DIR)/obj/iomem.o $(FUZZ_DIR)/obj/classify.o $(FUZZ_DIR)/obj/textio.o
+$(FUZZ_DIR)/fuzz_ksyms:  $(FUZZ_DIR)/obj/ksyms.o $(FUZZ_DIR)/obj/textio.o
 $(FUZZ_DIR)/fuzz_policy: $(FUZZ_DIR)/obj/rules.o $(FUZZ_DIR)/obj/options.o
 # the recording reader and everything report does with one (all of userspace but main.c)
 $(FUZZ_DIR)/fuzz_recording: $(filter-out $(FUZZ_DIR)/obj/main.o,\
