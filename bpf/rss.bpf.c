@@ -59,6 +59,11 @@ static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s
 		struct trace_rec *e = trace_reserve(TE_RSS);
 
 		if (e) {
+			/* the address space's owner, not whoever runs: another task may change
+			 * its counters (a fork's parent fills the child's, the last mmput()
+			 * may run in a task reading /proc) */
+			if (v->tgid)
+				e->tgid = e->tid = v->tgid;
 			e->src = member;
 			e->pfn = pages;
 			e->mm_id = mm_id;
@@ -70,7 +75,17 @@ static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s
 SEC("tracepoint/kmem/rss_stat")
 int rss_tp(struct trace_event_raw_rss_stat *ctx)
 {
-	rss_update(ctx->mm_id, ctx->curr, ctx->member, ctx->size >> 12);
+	__u32 id = ctx->mm_id;
+
+	/* learn mm pointer -> mm_id for exit_mmap() (rss.bpf.h), for the rows we keep */
+	if (ctx->curr && bpf_map_lookup_elem(&rss_mm, &id)) {
+		struct task_struct *task = bpf_get_current_task_btf();
+		__u64 mm = (__u64)task->mm;
+
+		if (mm && !bpf_map_lookup_elem(&mm_ids, &mm))
+			bpf_map_update_elem(&mm_ids, &mm, &id, BPF_ANY);
+	}
+	rss_update(id, ctx->curr, ctx->member, ctx->size >> 12);
 	return 0;
 }
 

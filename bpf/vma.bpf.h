@@ -225,7 +225,8 @@ static __always_inline void vma_retire(struct vm_area_struct *vma, __u32 owner)
 			__sync_fetch_and_add(&vo->rss_out[m], vs->rss_out[m]);
 		}
 		__sync_fetch_and_add(&vo->rss_in_reserved, vs->rss_in_reserved);
-		bpf_map_delete_elem(&vmas, &ks);
+		if (!bpf_map_delete_elem(&vmas, &ks))
+			count_add(CNT_VMA_MERGED, 1);
 	} else if (vs) {
 		vma_rekey(&ks, vs, owner);
 	}

@@ -339,11 +339,12 @@ int BPF_KPROBE(bad_pte_kprobe, struct vm_area_struct *vma, unsigned long addr)
 static __always_inline void mm_exit(struct mm_struct *mm, __u64 key)
 {
 	struct mm_val *m = bpf_map_lookup_elem(&mms, &key);
-	__u32 id = mm_hash((void *)key);
+	__u32 id = mm_rss_id(key);
 	struct rss_mm_val *r = bpf_map_lookup_elem(&rss_mm, &id);
 
 	if (r)
 		r->exited = 1;
+	bpf_map_delete_elem(&mm_ids, &key);	/* the mm_struct may be reused */
 
 	if (!m)
 		return;	/* an mm no traced VMA belonged to */

@@ -31,6 +31,7 @@ enum counter {
 	CNT_VMA_ROWS,		/* rows inserted into `vmas` */
 	CNT_PFN_ROWS,		/* rows inserted into `pfn_hits` */
 	CNT_PIN_SITES,		/* rows inserted into `pin_sites` */
+	CNT_VMA_MERGED,		/* `vmas` rows deleted in the kernel (fork-time rows merged) */
 	CNT__MAX,
 };
 

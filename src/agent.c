@@ -418,6 +418,7 @@ static void render(struct agent *a, const struct report *r, const struct state *
 	     "Rows the LRU maps evicted to make room (inserted - present - deleted by the agent).");
 	{
 		long long ev = (long long)state_sum(st, ST_COUNTERS, CNT_VMA_ROWS) -
+			       (long long)state_sum(st, ST_COUNTERS, CNT_VMA_MERGED) -
 			       (long long)st->t[ST_VMAS].seen -
 			       (long long)ledger_get(&a->ledger, "deleted", "vmas", NULL);
 

@@ -31,7 +31,8 @@ int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, stru
 	      bpf_map__reuse_fd(rc->skel->maps.events, bpf_map__fd(fc->skel->maps.events)) ?:
 	      bpf_map__reuse_fd(rc->skel->maps.counters, bpf_map__fd(fc->skel->maps.counters));
 	if (!err && zc->skel)
-		err = bpf_map__reuse_fd(rc->skel->maps.rss_mm, bpf_map__fd(zc->skel->maps.rss_mm));
+		err = bpf_map__reuse_fd(rc->skel->maps.rss_mm, bpf_map__fd(zc->skel->maps.rss_mm)) ?:
+		      bpf_map__reuse_fd(rc->skel->maps.mm_ids, bpf_map__fd(zc->skel->maps.mm_ids));
 	if (!err && fc->pin_dir)
 		err = maps_pin_dir(rc->skel->obj, fc->pin_dir);
 	if (!err) {

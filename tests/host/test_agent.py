@@ -237,7 +237,11 @@ for h in holders:
 # a clean stop leaves nothing
 p = run([PFNSCOPE, "agent", "--stop"])
 ok(p.returncode == 0 and wait_exit(agent) == 0, "agent --stop: exit 0", p.stdout + p.stderr)
-links1, maps1 = bpf_objects()
+for _ in range(30):     # maps are freed after their last reference, asynchronously
+    links1, maps1 = bpf_objects()
+    if maps1 <= maps0 and links1 <= links0:
+        break
+    time.sleep(0.2)
 ok(not os.path.exists(STATE), "no pinned state after a clean stop")
 ok(links1 <= links0 and maps1 <= maps0, "no BPF link or map left (bpftool: links %d->%d, maps %d->%d)"
    % (links0, links1, maps0, maps1))

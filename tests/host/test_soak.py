@@ -82,9 +82,10 @@ print("# soak %.0f s: %d processes, %d faults (%.0f faults/s), agent counted %s;
       "evictions %d; agent RSS every 5 s: %s MiB" %
       (elapsed, nproc, ktotal, ktotal / elapsed, got, drops, evict,
        " ".join("%.1f" % (x / 2**20) for x in rss if x)))
-# the tracepoint backend cannot see the GUP faults of execve's argument copy (test_check.py):
-# a handful per process, never more than the kernel counted
-ok(got is not None and 0 <= ktotal - got <= 16 * nproc,
+# the tracepoint backend sees user-mode #PF only: not the faults the kernel takes on user
+# memory (execve's GUP, copy_to_user in the forked Python child before exec): measured 60-70
+# per process here, 4-7 for a process started by pfnscope check (test_check.py)
+ok(got is not None and 0 <= ktotal - got <= 128 * nproc,
    "agent total = the workers' /proc/self/stat minflt+majflt less execve's GUP faults "
    "(%s vs %d over %d processes)" % (got, ktotal, nproc))
 steady = [x for x in rss[1:] if x]
