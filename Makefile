@@ -34,7 +34,7 @@ BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-funct
               -Iinclude -Ibpf -Ivmlinux/$(ARCH)
 LIBS       := -lbpf -lelf -lz -ljson-c -lmicrohttpd -lpthread
 
-.PHONY: all clean deps run test unit-test host-test lab-test demo vmlinux bench fuzz
+.PHONY: all clean deps run test unit-test host-test lab-test demo vmlinux bench bench-lab fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -117,3 +117,7 @@ $(BUILD)/bench/floor: bench/floor.c $(BUILD)/bench/floor.skel.h
 
 bench: all $(BUILD)/bench/storm $(BUILD)/bench/floor
 	$(Q)python3 bench/run.py
+
+# The same storm in the lab guest (6.1 under TCG: every backend, emulated timings).
+bench-lab: all lab-modules lab-workloads $(BUILD)/bench/storm
+	$(Q)python3 bench/lab.py
