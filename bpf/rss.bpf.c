@@ -15,10 +15,24 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s64 pages)
+/* Learns mm pointer -> the tracepoint's mm_id for exit_mmap() (rss.bpf.h): once per row
+ * and owner, not per event (rss_stat fires on most faults). */
+static __always_inline void learn_mm_id(__u32 mm_id)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 mm = (__u64)task->mm;
+
+	if (mm)
+		bpf_map_update_elem(&mm_ids, &mm, &mm_id, BPF_ANY);
+}
+
+/* @learn: the id is the tracepoint's keyed hash, to be learnt (classic tracepoint) */
+static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s64 pages,
+				       bool learn)
 {
 	__u32 tgid = current_tgid();
 	struct rss_mm_val *v, init = {};
+	bool fresh = false;
 
 	if (member > 3)
 		return;
@@ -30,6 +44,7 @@ static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s
 			return;
 		}
 		__builtin_memset(v, 0, sizeof(*v));
+		fresh = true;
 	} else if (!v) {
 		/* adopted when a traced task changes it: its own, or a child's being forked (whose
 		 * counters copy_pte_range() fills with curr=0, the owner's tgid learnt later) */
@@ -43,9 +58,13 @@ static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s
 		v = bpf_map_lookup_elem(&rss_mm, &mm_id);
 		if (!v)
 			return;
+		fresh = true;
 	}
-	if (curr)
+	if (curr) {
+		if (learn && (fresh || v->tgid != tgid))
+			learn_mm_id(mm_id);
 		v->tgid = tgid;
+	}
 	/* the bound again at the use, behind a barrier: clang drops a mask it can prove
 	 * redundant, and reloads member from a spill the verifier knows nothing about (6.1's
 	 * verifier: "R1 unbounded memory access") */
@@ -75,17 +94,7 @@ static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s
 SEC("tracepoint/kmem/rss_stat")
 int rss_tp(struct trace_event_raw_rss_stat *ctx)
 {
-	__u32 id = ctx->mm_id;
-
-	/* learn mm pointer -> mm_id for exit_mmap() (rss.bpf.h), for the rows we keep */
-	if (ctx->curr && bpf_map_lookup_elem(&rss_mm, &id)) {
-		struct task_struct *task = bpf_get_current_task_btf();
-		__u64 mm = (__u64)task->mm;
-
-		if (mm && !bpf_map_lookup_elem(&mm_ids, &mm))
-			bpf_map_update_elem(&mm_ids, &mm, &id, BPF_ANY);
-	}
-	rss_update(id, ctx->curr, ctx->member, ctx->size >> 12);
+	rss_update(ctx->mm_id, ctx->curr, ctx->member, ctx->size >> 12, true);
 	return 0;
 }
 
@@ -95,6 +104,6 @@ int BPF_PROG(rss_tp_btf, struct mm_struct *mm, int member, long count)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
-	rss_update(mm_hash((void *)ctx_arg_u64(ctx, 0)), mm == task->mm, member, count);
+	rss_update(mm_hash((void *)ctx_arg_u64(ctx, 0)), mm == task->mm, member, count, false);
 	return 0;
 }
