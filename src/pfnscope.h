@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Exit codes, documented in docs/cli.md and pfnscope --help. */
+/* Exit codes, documented in docs/pfnscope.8 (EXIT STATUS) and README.md. */
 enum {
 	EXIT_CLEAN = 0,		/* nothing at or above --fail-on */
 	EXIT_FINDINGS = 1,	/* findings at or above --fail-on */
