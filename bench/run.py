@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """make bench: fault storms measured side by side (A B A B pairs), baseline against each tool
 configuration, on the running kernel. Prints a table of medians and ratios; asserts nothing."""
+import json
 import os
 import re
 import signal
@@ -32,7 +33,24 @@ def storm_ns(out):
 def run_storm(args, wrap=None):
     cmd = (wrap or []) + [STORM] + list(args)
     p = subprocess.run(cmd, capture_output=True, text=True)
+    run_storm.faults = int(re.search(r"faults=(\d+)", p.stdout + " faults=0").group(1))
     return storm_ns(p.stdout + p.stderr)
+
+
+def bpf_progs():
+    """{id: (run_cnt, run_time_ns)} of every loaded BPF program (bpftool; the counts grow only
+    while kernel.bpf_stats_enabled is 1)."""
+    p = subprocess.run(["bpftool", "prog", "show", "--json"], capture_output=True, text=True)
+    try:
+        return {x["id"]: (x.get("run_cnt", 0), x.get("run_time_ns", 0))
+                for x in json.loads(p.stdout or "[]")}
+    except ValueError:
+        return {}
+
+
+def set_bpf_stats(on):
+    with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+        f.write("1" if on else "0")
 
 
 def background(cmd, ready):
@@ -80,7 +98,8 @@ def config_runner(name, args):
         return lambda: run_storm(args, ["perf", "stat", "-e", "page-faults", "--"])
 
     def with_tracer(cmd, ready):
-        def run():
+        def run(stats=False):
+            before = bpf_progs()
             p, t_ready = background(cmd, ready)
             try:
                 return run_storm(args)
@@ -88,7 +107,12 @@ def config_runner(name, args):
                 # the tracer's own cost while it watched the storm, then what it lost
                 run.cpu, run.rss = proc_usage(p.pid)
                 run.ready = t_ready
+                if stats:	# its programs: the ones that appeared with it
+                    new = [v for k, v in bpf_progs().items() if k not in before]
+                    run.bpf = (sum(v[1] for v in new), sum(v[0] for v in new),
+                               run_storm.faults)
                 run.last = stop(p)
+        run.with_stats = True
         return run
     if name == "empty tp_btf floor":
         return with_tracer([FLOOR], "attached")
@@ -129,13 +153,66 @@ def losses(out):
     return ", ".join(notes)
 
 
+def bpf_cost(runner):
+    """One more run with kernel.bpf_stats_enabled: the time the tool's own BPF programs ran,
+    per fault of the storm, and how many program runs a fault cost (precise where the A B
+    timings are noise: it leaves out only the hook's dispatch, the same for equal hooks)."""
+    if not getattr(runner, "with_stats", False):
+        return ""
+    try:
+        set_bpf_stats(True)
+        runner(stats=True)
+    finally:
+        set_bpf_stats(False)
+    ns, cnt, faults = getattr(runner, "bpf", (0, 0, 0))
+    if not faults or not cnt:
+        return ""
+    return "bpf %.0f ns/flt (%.1f runs/flt, %.0f ns/run)" % (ns / faults, cnt / faults, ns / cnt)
+
+
+def startup(n=7):
+    """Exec to attached, n runs each: the floor (a minimal libbpf loader), pfnscope's
+    background modes and bpftrace with the same program as in the table."""
+    cfgs = [("empty tp_btf floor", [FLOOR], "attached"),
+            ("pfnscope agent", [PFNSCOPE, "agent", "--listen", "127.0.0.1:19464"],
+             "serving http"),
+            ("pfnscope trace", ["sh", "-c", "exec %s trace >/dev/null" % PFNSCOPE], "tracing"),
+            ("pfnscope record", [PFNSCOPE, "record", "-o", "/tmp/pfnscope-bench.pfns"],
+             "recording"),
+            ("bpftrace", ["bpftrace", "-e", BPFTRACE], "Attaching")]
+    print("\nstart-up, exec to attached (%d runs each; PFNSCOPE_TIMING=1 shows pfnscope's "
+          "stages):" % n)
+    for name, cmd, ready in cfgs:
+        ts = []
+        for _ in range(n):
+            try:
+                p, t = background(cmd, ready)
+            except OSError as e:
+                print("  %-20s %s" % (name, e))
+                break
+            p.kill() if name == "bpftrace" else stop(p)  # bpftrace would print its maps
+            p.wait()
+            if t:
+                ts.append(t * 1000)
+            time.sleep(0.2)
+        if ts:
+            print("  %-20s median %4.0f ms, min-max %.0f-%.0f" %
+                  (name, statistics.median(ts), min(ts), max(ts)))
+
+
 def main():
     uname = os.uname()
     print("# pfnscope bench: %s %s, %d CPUs, %d pairs per cell (A = baseline, B = config)" %
           (uname.release, uname.machine, os.cpu_count(), PAIRS))
     rows = []
+    only_storms = os.environ.get("BENCH_STORMS", "").split(",")
+    only_configs = os.environ.get("BENCH_CONFIGS", "").split(",")
     for wl in WORKLOADS:
+        if only_storms != [""] and wl[0] not in only_storms:
+            continue
         for cfg in CONFIGS:
+            if only_configs != [""] and cfg not in only_configs:
+                continue
             runner = config_runner(cfg, wl)
             base, tool = [], []
             try:
@@ -147,6 +224,9 @@ def main():
                 continue
             mb, mt = statistics.median(base), statistics.median(tool)
             note = "min-max %.0f-%.0f" % (min(tool), max(tool))
+            bpf = bpf_cost(runner)
+            if bpf:
+                note += ", " + bpf
             if getattr(runner, "ready", None):
                 note += ", ready %.0f ms" % (runner.ready * 1000)
             if getattr(runner, "rss", 0):
@@ -162,14 +242,7 @@ def main():
         else:
             print("%-8s %-20s %10.0f %10.0f %6.2fx %+9.0f  %s" % (wl, cfg, mb, mt, ratio, add,
                                                                    note))
-    # start-up: exec to attached
-    t0 = time.monotonic()
-    subprocess.run([PFNSCOPE, "check", "--", "true"], capture_output=True)
-    t_check = time.monotonic() - t0
-    _, t_bt = background(["bpftrace", "-e", "BEGIN { exit(); }"], "Attaching")
-    print("\nstart-up: pfnscope check -- true (probe, load, attach, run, report): %.0f ms; "
-          "bpftrace to 'Attaching': %s" %
-          (t_check * 1000, "%.0f ms" % (t_bt * 1000) if t_bt else "n/a"))
+    startup()
 
 
 if __name__ == "__main__":

@@ -13,11 +13,19 @@
 #define EBUSY 16
 #endif
 
+/* Rows on demand: the tables whose rows come per process, mm, VMA or pfn (not per event) are
+ * BPF_F_NO_PREALLOC, filled from the bpf_mem_alloc caches (kernel/bpf/memalloc.c, 6.1+; any
+ * context, tracing programs included) as rows appear. Preallocating 65536 VMA rows cost ~60 ms
+ * of map creation at start-up (htab_map_alloc -> pcpu_freelist_populate), the whole table's
+ * memory whether used or not. Per-event entry->exit stashes stay preallocated: they are
+ * updated on every call, and LRU tables can only be preallocated. */
+
 /* 0: watch every process (agent); 1: only tgids in `traced` (check, -p, -c). */
 const volatile __u32 filter_tgids = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* rows on demand: see above */
 	__uint(max_entries, 8192);
 	__type(key, __u32);
 	__type(value, struct traced_val);

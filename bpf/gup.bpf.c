@@ -30,10 +30,14 @@ const volatile __u32 foll_longterm = 0x10000;
 /* try_grab_page() returned bool until 6.2, int (0 = success) after */
 const volatile __u32 grab_page_returns_int = 0;
 
-/* the address of mm/memory.c zero_pfn (the pfn of ZERO_PAGE(0)), from kallsyms; 0 if absent */
-const volatile __u64 zero_pfn_addr = 0;
+/* the address of mm/memory.c zero_pfn (the pfn of ZERO_PAGE(0)), from kallsyms; 0 if absent;
+ * set between load and attach (.bss) */
+volatile __u64 zero_pfn_addr;
 
 struct {
+	/* preallocated: pins come in bursts with interrupts off (gup_fast walks the page tables
+	 * under local_irq_save()), where the bpf_mem_alloc caches cannot refill (irq_work): on
+	 * 6.1, 4 of 8 pins of one pin_user_pages_fast() call found no free element */
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);			/* head page pfn */

@@ -7,9 +7,10 @@
 #include "pfn.h"
 
 /* x86_64 with SPARSEMEM_VMEMMAP: struct page of pfn N is vmemmap_base + N (a KASLR-randomised
- * variable, arch/x86/mm/kaslr.c). The loader passes the variable's address from kallsyms (0 if
- * absent: without KALLSYMS_ALL); reading it here spares libbpf a kallsyms parse per object. */
-const volatile __u64 vmemmap_base_addr = 0;
+ * variable, arch/x86/mm/kaslr.c). The loader writes the variable's address from kallsyms (0 if
+ * absent: without KALLSYMS_ALL); reading it here spares libbpf a kallsyms parse per object.
+ * .bss, not .rodata: kallsyms is read while the programs load and this is set before attach. */
+volatile __u64 vmemmap_base_addr;
 
 /* page->flags became memdesc_flags_t { unsigned long f; } in 6.17 */
 struct page___old {

@@ -15,6 +15,7 @@ typedef struct { __u64 val; } pfn_t___old;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* rows on demand: common.bpf.h */
 	__uint(max_entries, 65536);
 	__type(key, struct pfn_key);
 	__type(value, struct pfn_val);

@@ -7,6 +7,7 @@
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* rows on demand: common.bpf.h */
 	__uint(max_entries, 16384);
 	__type(key, __u32);		/* the tracepoint's mm_id */
 	__type(value, struct rss_mm_val);
@@ -20,6 +21,7 @@ struct {
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* rows on demand: common.bpf.h */
 	__uint(max_entries, 16384);
 	__type(key, __u64);		/* mm_struct address */
 	__type(value, __u32);		/* the tracepoint's mm_id */

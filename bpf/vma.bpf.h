@@ -9,11 +9,13 @@
 #include "common.bpf.h"
 
 /* Address of special_mapping_name() (mm/mmap.c), from /proc/kallsyms: the ->name callback of
- * every _install_special_mapping() VMA ([vdso], [vvar], [uprobes]...). 0 if unresolved. */
-const volatile __u64 special_mapping_name_fn = 0;
+ * every _install_special_mapping() VMA ([vdso], [vvar], [uprobes]...). 0 if unresolved. Set
+ * between load and attach (.bss), like vmemmap_base_addr. */
+volatile __u64 special_mapping_name_fn;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* rows on demand: common.bpf.h */
 	__uint(max_entries, 65536);	/* resized by the loader (--max-vmas) */
 	__type(key, struct vma_key);
 	__type(value, struct vma_val);
@@ -21,6 +23,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* rows on demand: common.bpf.h */
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct proc_val);
@@ -28,6 +31,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* rows on demand: common.bpf.h */
 	__uint(max_entries, 16384);
 	__type(key, __u64);		/* mm cookie */
 	__type(value, struct mm_val);

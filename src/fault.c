@@ -19,10 +19,8 @@ const unsigned int fault_hooks_mask =
 	(1u << HOOK_PAGE_INSERT) | (1u << HOOK_VMA_ITER);
 /* mm-exit and mm-fork of the fault object are not built: see zap.c */
 
-int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
-		const struct fault_opts *o)
+int fault_start(struct fault_ctx *fc, struct plan *plan, const struct fault_opts *o)
 {
-	const struct ksym *sm;
 	int err;
 
 	memset(fc, 0, sizeof(*fc));
@@ -36,17 +34,13 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 	fc->pin_dir = o->pin_dir;
 	fc->skel->rodata->filter_tgids = o->filter_tgids;
 	fc->skel->rodata->loader_tgid = getpid();
-	sm = ksyms_by_name(ks, "special_mapping_name");
-	if (sm)
-		fc->skel->rodata->special_mapping_name_fn = sm->addr;
-	sm = ksyms_by_name(ks, "vmemmap_base");
-	if (sm)
-		fc->skel->rodata->vmemmap_base_addr = sm->addr;
 	if (o->max_vmas)
 		bpf_map__set_max_entries(fc->skel->maps.vmas, o->max_vmas);
 	/* always-on: the oldest rows make room (counted: CNT_VMA_ROWS - present - deleted) */
-	if (o->lru_vmas)
+	if (o->lru_vmas) {	/* LRU tables are always preallocated */
 		bpf_map__set_type(fc->skel->maps.vmas, BPF_MAP_TYPE_LRU_HASH);
+		bpf_map__set_map_flags(fc->skel->maps.vmas, 0);
+	}
 	if (o->trace_mask) {
 		fc->skel->rodata->trace_mask = o->trace_mask;
 		bpf_map__set_max_entries(fc->skel->maps.events, o->ringbuf_bytes);
@@ -66,9 +60,15 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
 		fault_stop(fc);
 		return err;
 	}
-	plan_attach(plan, fc->skel->obj, fc->mask);
 	fc->plan = plan;
 	return 0;
+}
+
+void fault_attach(struct fault_ctx *fc, const struct kaddrs *ka)
+{
+	fc->skel->bss->special_mapping_name_fn = ka->special_mapping_name;
+	fc->skel->bss->vmemmap_base_addr = ka->vmemmap_base;
+	plan_attach(fc->plan, fc->skel->obj, fc->mask);
 }
 
 /* One pass of vma_iter over the VMAs of @tgid only (task iterator link info, 6.1+): walking

@@ -30,10 +30,18 @@ struct fault_ctx {
 	const char *pin_dir;	/* fault_opts.pin_dir: the other objects pin there too */
 };
 
-/* Open, configure from @plan, load, attach. Returns 0 if loaded (some hooks may have failed
- * to attach: see plan), -errno otherwise. */
-int fault_start(struct fault_ctx *fc, struct plan *plan, struct ksyms *ks,
-		const struct fault_opts *o);
+/* The kernel addresses the programs read at run time, from kallsyms (0: unknown). They are
+ * written between load and attach so that /proc/kallsyms is read while the programs load. */
+struct kaddrs {
+	__u64 special_mapping_name;	/* mm/mmap.c special_mapping_name() */
+	__u64 vmemmap_base;		/* arch/x86/mm/kaslr.c vmemmap_base */
+	__u64 zero_pfn;			/* mm/memory.c zero_pfn */
+};
+
+/* Open, configure from @plan, load. Returns 0 if loaded, -errno otherwise. */
+int fault_start(struct fault_ctx *fc, struct plan *plan, const struct fault_opts *o);
+/* Writes @ka into the programs' globals and attaches them (per-hook status: see plan). */
+void fault_attach(struct fault_ctx *fc, const struct kaddrs *ka);
 void fault_stop(struct fault_ctx *fc);
 /* Runs the vma-iter program over each traced process: registers their PFNMAP/MIXEDMAP/IO
  * VMAs. */

@@ -53,16 +53,31 @@ static bool grab_page_returns_int(const struct btf *btf)
 	return t && btf_is_int(t) && t->size == 4;
 }
 
-int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct ksyms *ks, struct plan *plan)
+void gup_prepare(struct gup_ctx *gc, const struct plan *plan, const struct btf *btf)
 {
-	const struct ksym *zp = ksyms_by_name(ks, "zero_pfn");
-	__u64 ks_zero_pfn = zp ? zp->addr : 0;
-	struct fault_bpf *f = fc->skel;
-	struct btf *btf;
-	int err;
+	__u32 v;
 
 	memset(gc, 0, sizeof(*gc));
 	gc->mask = gup_hooks_mask;
+	gc->foll_pin = 0x40000;		/* the 6.1 #defines, when BTF has no enum */
+	gc->foll_get = 0x4;
+	gc->foll_longterm = 0x10000;
+	if (plan->hooks[HOOK_PIN_GRAB].status != HOOK_PLANNED || !btf)
+		return;
+	if (btf_enum_value(btf, "FOLL_PIN", &v))
+		gc->foll_pin = v;
+	if (btf_enum_value(btf, "FOLL_GET", &v))
+		gc->foll_get = v;
+	if (btf_enum_value(btf, "FOLL_LONGTERM", &v))
+		gc->foll_longterm = v;
+	gc->grab_page_returns_int = grab_page_returns_int(btf);
+}
+
+int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan)
+{
+	struct fault_bpf *f = fc->skel;
+	int err;
+
 	if (plan->hooks[HOOK_PIN_GRAB].status != HOOK_PLANNED)
 		return 0;	/* without grabs the rest means nothing */
 	gc->skel = gup_bpf__open();
@@ -71,21 +86,10 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct ksyms *ks, struct
 	gc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
 	gc->skel->rodata->trace_mask = f->rodata->trace_mask;
 	gc->skel->rodata->trace_wakeup_bytes = f->rodata->trace_wakeup_bytes;
-	gc->skel->rodata->vmemmap_base_addr = f->rodata->vmemmap_base_addr;
-	gc->skel->rodata->zero_pfn_addr = ks_zero_pfn;
-	btf = btf__load_vmlinux_btf();
-	if (btf) {
-		__u32 v;
-
-		if (btf_enum_value(btf, "FOLL_PIN", &v))
-			gc->skel->rodata->foll_pin = v;
-		if (btf_enum_value(btf, "FOLL_GET", &v))
-			gc->skel->rodata->foll_get = v;
-		if (btf_enum_value(btf, "FOLL_LONGTERM", &v))
-			gc->skel->rodata->foll_longterm = v;
-		gc->skel->rodata->grab_page_returns_int = grab_page_returns_int(btf);
-		btf__free(btf);
-	}
+	gc->skel->rodata->foll_pin = gc->foll_pin;
+	gc->skel->rodata->foll_get = gc->foll_get;
+	gc->skel->rodata->foll_longterm = gc->foll_longterm;
+	gc->skel->rodata->grab_page_returns_int = gc->grab_page_returns_int;
 	err = bpf_map__reuse_fd(gc->skel->maps.traced, bpf_map__fd(f->maps.traced)) ?:
 	      bpf_map__reuse_fd(gc->skel->maps.drops, bpf_map__fd(f->maps.drops)) ?:
 	      bpf_map__reuse_fd(gc->skel->maps.vmas, bpf_map__fd(f->maps.vmas)) ?:
@@ -109,8 +113,17 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct ksyms *ks, struct
 		return err;
 	}
 	gc->plan = plan;
-	plan_attach(plan, gc->skel->obj, gc->mask);
 	return 0;
+}
+
+void gup_attach(struct gup_ctx *gc, const struct kaddrs *ka)
+{
+	if (!gc->skel)
+		return;
+	gc->skel->bss->special_mapping_name_fn = ka->special_mapping_name;
+	gc->skel->bss->vmemmap_base_addr = ka->vmemmap_base;
+	gc->skel->bss->zero_pfn_addr = ka->zero_pfn;
+	plan_attach(gc->plan, gc->skel->obj, gc->mask);
 }
 
 void gup_stop(struct gup_ctx *gc)

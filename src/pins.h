@@ -17,9 +17,17 @@ struct gup_ctx {
 	struct gup_bpf *skel;
 	struct plan *plan;
 	unsigned int mask;
+	__u32 foll_pin, foll_get, foll_longterm;	/* FOLL_* of this kernel */
+	bool grab_page_returns_int;
 };
 
-int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct ksyms *ks, struct plan *plan);
+/* Reads what the programs need to know from the kernel's BTF (FOLL_* values, the return type
+ * of try_grab_page()) before the BTF is released; then gup_start() opens, loads, and
+ * gup_attach() attaches. */
+struct btf;
+void gup_prepare(struct gup_ctx *gc, const struct plan *plan, const struct btf *btf);
+int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan);
+void gup_attach(struct gup_ctx *gc, const struct kaddrs *ka);
 void gup_stop(struct gup_ctx *gc);
 
 /* /proc/vmstat nr_foll_pin_acquired/released after a stat_refresh; -1 if unavailable. */

@@ -99,17 +99,30 @@ static const char *errname(int err)
 	}
 }
 
-/* The running kernel's BTF, parsed once per process (it is megabytes). */
+/* The running kernel's BTF, parsed once per session (it is megabytes): the planner's probes
+ * and the pin object's FOLL_* lookups share it; plan_btf_release() frees it after start-up. */
+static struct btf *vmlinux_btf_parsed;
+static bool vmlinux_btf_tried;
+
 static struct btf *vmlinux_btf(void)
 {
-	static struct btf *btf;
-	static bool tried;
-
-	if (!tried) {
-		tried = true;
-		btf = btf__load_vmlinux_btf();
+	if (!vmlinux_btf_tried) {
+		vmlinux_btf_tried = true;
+		vmlinux_btf_parsed = btf__load_vmlinux_btf();
 	}
-	return btf;
+	return vmlinux_btf_parsed;
+}
+
+const struct btf *plan_btf(void)
+{
+	return vmlinux_btf();
+}
+
+void plan_btf_release(void)
+{
+	btf__free(vmlinux_btf_parsed);
+	vmlinux_btf_parsed = NULL;
+	vmlinux_btf_tried = false;
 }
 
 /* libbpf_find_vmlinux_btf_id() without parsing the kernel's BTF again on every call. */

@@ -136,5 +136,9 @@ const struct candidate *plan_chosen(const struct plan *plan, enum hook_id id);
 
 /* Mounts tracefs at /sys/kernel/tracing if needed; returns false if impossible. */
 bool ensure_tracefs(void);
+/* The kernel's BTF as the planner parsed it (NULL without BTF), and its release. */
+struct btf;
+const struct btf *plan_btf(void);
+void plan_btf_release(void);
 
 #endif /* PFNSCOPE_PLANNER_H */

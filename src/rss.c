@@ -48,8 +48,13 @@ int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, stru
 		return err;
 	}
 	rc->plan = plan;
-	plan_attach(plan, rc->skel->obj, rc->mask);
 	return 0;
+}
+
+void rss_attach(struct rss_ctx *rc)
+{
+	if (rc->skel)
+		plan_attach(rc->plan, rc->skel->obj, rc->mask);
 }
 
 void rss_stop(struct rss_ctx *rc)

@@ -19,6 +19,7 @@ struct zap_ctx;
 /* Loads the rss object; it shares `rss_mm` with the zap object when that one is loaded (its
  * mm-exit program marks exited address spaces). */
 int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, struct plan *plan);
+void rss_attach(struct rss_ctx *rc);
 void rss_stop(struct rss_ctx *rc);
 int rss_map_fd(const struct rss_ctx *rc);
 

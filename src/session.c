@@ -6,6 +6,10 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <time.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <pthread.h>
 #include <bpf/libbpf.h>
 #include "pfnscope.h"
 #include "session.h"
@@ -28,6 +32,71 @@ static void stage(const char *what, double t0)
 
 #define STAGE(what) stage(what, t0)
 
+/* /proc/kallsyms takes tens of ms of kernel time to format: it is read on the other CPU while
+ * the BPF objects load; the programs need three addresses from it only when they attach. */
+static void *ksyms_thread(void *arg)
+{
+	*(struct ksyms **)arg = ksyms_load();
+	return NULL;
+}
+
+static __u64 ksym_addr(const struct ksyms *ks, const char *name)
+{
+	const struct ksym *k = ksyms_by_name((struct ksyms *)ks, name);
+
+	return k ? k->addr : 0;
+}
+
+/* Start-up parses the kernel's BTF (5.5 MB on 6.18) once in the planner and once per BPF
+ * object, and the page faults on that memory were most of its cost (13,000 faults for
+ * `check -- true`). So the start-up heap keeps what is freed (no trim, no mmap of large
+ * blocks: each parse re-uses the last one's pages), is grown once by 64 MiB, and asks for
+ * transparent huge pages there (one fault per 2 MiB where THP is enabled or madvise). steady_heap()
+ * gives it back once everything is attached. */
+#define STARTUP_HEAP (64 << 20)
+#define THP_SIZE (2UL << 20)
+
+static void *heap_guard;	/* holds the heap below the first 2 MiB boundary during start-up */
+static uintptr_t thp_lo, thp_hi;	/* the range advised MADV_HUGEPAGE */
+
+static void startup_heap(void)
+{
+	uintptr_t lo, hi;
+	void *p;
+
+	mallopt(M_MMAP_THRESHOLD, 256 << 20);
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
+	mallopt(M_TOP_PAD, STARTUP_HEAP);
+	p = malloc(1 << 20);	/* more than the initial top: sbrk()s 1 + 64 MiB */
+	if (!p)
+		return;
+	lo = ((uintptr_t)p + THP_SIZE - 1) & ~(THP_SIZE - 1);
+	hi = (uintptr_t)sbrk(0) & ~(THP_SIZE - 1);
+	free(p);
+	if (hi <= lo)
+		return;
+	if (madvise((void *)lo, hi - lo, MADV_HUGEPAGE) == 0) {	/* advice: may fail */
+		thp_lo = lo;
+		thp_hi = hi;
+	}
+	/* the next large blocks (the BTF copies) then start at the boundary; never touched */
+	if (lo - (uintptr_t)p > 4096)
+		heap_guard = malloc(lo - (uintptr_t)p - 64);
+}
+
+static void steady_heap(void)
+{
+	free(heap_guard);
+	heap_guard = NULL;
+	if (thp_hi > thp_lo)	/* the agent keeps its heap: 4 KiB pages again (cmd_agent.c) */
+		madvise((void *)thp_lo, thp_hi - thp_lo, MADV_NOHUGEPAGE);
+	thp_lo = thp_hi = 0;
+	mallopt(M_TOP_PAD, 128 << 10);
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
+	mallopt(M_TRIM_THRESHOLD, 128 << 10);
+	malloc_trim(0);
+}
+
 int session_start(struct session *s, const struct session_opts *o)
 {
 	double t0 = stamp();
@@ -39,6 +108,9 @@ int session_start(struct session *s, const struct session_opts *o)
 		.pin_dir = o->pin_dir,
 		.lru_vmas = o->lru_vmas,
 	};
+	struct kaddrs ka = {};
+	pthread_t ksyms_tid;
+	bool threaded;
 
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < ST__MAX; i++)
@@ -51,19 +123,18 @@ int session_start(struct session *s, const struct session_opts *o)
 		return EXIT_ENV;
 	}
 	libbpf_print_setup();
+	startup_heap();
 	STAGE("start");
-	s->ks = ksyms_load();
-	STAGE("kallsyms");
-	if (!o->quiet && (!s->ks || s->ks->all_zero))
-		pr_warn("kernel symbols unavailable (kptr_restrict?): handlers print as '?'; "
-			"sudo sysctl kernel.kptr_restrict=0");
+	threaded = !pthread_create(&ksyms_tid, NULL, ksyms_thread, &s->ks);
 	s->io = iomem_load();
 	if (!o->quiet && (!s->io || s->io->all_zero))
 		pr_warn("/proc/iomem addresses unavailable (not root?): pfns cannot be classified");
 	STAGE("iomem");
 	plan_probe(&s->plan, o->backend);
+	gup_prepare(&s->gc, &s->plan, plan_btf());
+	plan_btf_release();	/* libbpf parses its own copy: let it re-use these pages */
 	STAGE("plan");
-	if (fault_start(&s->fc, &s->plan, s->ks, &fo))
+	if (fault_start(&s->fc, &s->plan, &fo))
 		goto fail;
 	s->started = true;
 	STAGE("fault");
@@ -71,8 +142,25 @@ int session_start(struct session *s, const struct session_opts *o)
 	STAGE("zap");
 	rss_start(&s->rc, &s->fc, &s->zc, &s->plan);
 	STAGE("rss");
-	gup_start(&s->gc, &s->fc, s->ks, &s->plan);
+	gup_start(&s->gc, &s->fc, &s->plan);
 	STAGE("gup");
+	if (threaded)
+		pthread_join(ksyms_tid, NULL);
+	else
+		s->ks = ksyms_load();
+	STAGE("kallsyms");
+	if (!o->quiet && (!s->ks || s->ks->all_zero))
+		pr_warn("kernel symbols unavailable (kptr_restrict?): handlers print as '?'; "
+			"sudo sysctl kernel.kptr_restrict=0");
+	ka.special_mapping_name = ksym_addr(s->ks, "special_mapping_name");
+	ka.vmemmap_base = ksym_addr(s->ks, "vmemmap_base");
+	ka.zero_pfn = ksym_addr(s->ks, "zero_pfn");
+	fault_attach(&s->fc, &ka);
+	zap_attach(&s->zc, &ka);
+	rss_attach(&s->rc);
+	gup_attach(&s->gc, &ka);
+	STAGE("attach");
+	steady_heap();
 	if (!plan_hook_active(&s->plan, HOOK_FAULT_COUNT)) {
 		pr_err("no mechanism could attach the fault-count hook (pfnscope probe says why)");
 		session_stop(s);
@@ -86,6 +174,9 @@ int session_start(struct session *s, const struct session_opts *o)
 	gup_state_fds(&s->gc, &s->fds);
 	return 0;
 fail:
+	if (threaded)
+		pthread_join(ksyms_tid, NULL);
+	steady_heap();
 	session_stop(s);
 	return EXIT_ENV;
 }

@@ -34,8 +34,6 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 	zc->skel->rodata->trace_mask = f->rodata->trace_mask;
 	zc->skel->rodata->trace_wakeup_bytes = f->rodata->trace_wakeup_bytes;
 	zc->skel->rodata->loader_tgid = f->rodata->loader_tgid;
-	zc->skel->rodata->special_mapping_name_fn = f->rodata->special_mapping_name_fn;
-	zc->skel->rodata->vmemmap_base_addr = f->rodata->vmemmap_base_addr;
 	err = share(zc->skel->maps.traced, f->maps.traced) ?:
 	      share(zc->skel->maps.drops, f->maps.drops) ?:
 	      share(zc->skel->maps.vmas, f->maps.vmas) ?:
@@ -58,13 +56,21 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 		goto fail;
 	}
 	zc->plan = plan;
-	plan_attach(plan, zc->skel->obj, zc->mask);
 	return 0;
 fail:
 	plan_fail(plan, zc->mask, err);
 	zap_bpf__destroy(zc->skel);
 	zc->skel = NULL;
 	return err;
+}
+
+void zap_attach(struct zap_ctx *zc, const struct kaddrs *ka)
+{
+	if (!zc->skel)
+		return;
+	zc->skel->bss->special_mapping_name_fn = ka->special_mapping_name;
+	zc->skel->bss->vmemmap_base_addr = ka->vmemmap_base;
+	plan_attach(zc->plan, zc->skel->obj, zc->mask);
 }
 
 void zap_stop(struct zap_ctx *zc)

@@ -18,6 +18,8 @@ struct zap_ctx {
 /* Loads the zap object sharing the maps of the loaded fault object @fc. A failure to load is
  * reported and leaves the zap hooks unattached (pfnscope runs without per-VMA RSS). */
 int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan);
+/* Writes @ka into the programs' globals and attaches (nothing if it did not load). */
+void zap_attach(struct zap_ctx *zc, const struct kaddrs *ka);
 void zap_stop(struct zap_ctx *zc);
 
 #endif /* PFNSCOPE_ZAP_H */
