@@ -197,14 +197,6 @@ int BPF_KRETPROBE(fault_count_kretprobe, vm_fault_t ret)
  * odd while a writer holds mmap_lock and moves on every write, the kernel's own test for a
  * lockless VMA lookup. Kernels without it always take the slow path.
  */
-struct vma_cache {
-	__u64 mm;
-	__u64 start, end;
-	struct vma_key key;
-	__u32 seq;
-	__u32 valid;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -218,13 +210,15 @@ struct mm_struct___seq {
 	} mm_lock_seq;
 } __attribute__((preserve_access_index));
 
+/* @mm is a BTF pointer (task->mm of bpf_get_current_task_btf()): a direct load, relocated
+ * by CO-RE, costs no helper call (BPF_CORE_READ would be a bpf_probe_read_kernel()). */
 static __always_inline bool mm_seq(struct mm_struct *mm, __u32 *seq)
 {
 	struct mm_struct___seq *ms = (void *)mm;
 
 	if (!bpf_core_field_exists(ms->mm_lock_seq))
 		return false;
-	*seq = BPF_CORE_READ(ms, mm_lock_seq.sequence);
+	*seq = ms->mm_lock_seq.sequence;
 	return !(*seq & 1);
 }
 
@@ -236,24 +230,53 @@ struct fault_lookup {
 	bool cacheable;
 };
 
+/* Moves the cache's pending faults into the rows of its VMA and process. pending is zeroed
+ * before the adds: a reader adds the rows first and the cache after (src/state.c), so it can
+ * miss a flush in flight for one read, never count it twice. A row gone meanwhile (an agent
+ * eviction or fold) takes its pending faults with it. */
+static __always_inline void vma_cache_flush(struct vma_cache *c)
+{
+	__u64 n = c->pending;
+	struct proc_val *pv;
+	struct vma_val *v;
+
+	if (!n)
+		return;
+	c->pending = 0;
+	v = bpf_map_lookup_elem(&vmas, &c->key);
+	if (v)
+		__sync_fetch_and_add(&v->faults, n);
+	pv = bpf_map_lookup_elem(&procs, &c->key.tgid);
+	if (pv)
+		__sync_fetch_and_add(&pv->faults, n);
+}
+
 static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
 			 struct fault_lookup *fl)
 {
-	__u32 zero = 0;
+	struct vma_key key = {};
 	struct vma_cache *c;
+	struct vma_val *v;
+	__u32 zero = 0;
 
 	account_fault(vma, fl->address, fl->error, false, 0);
 	c = bpf_map_lookup_elem(&vma_cache, &zero);
-	if (c && fl->cacheable) {
-		c->mm = fl->mm;
-		c->seq = fl->seq;
-		c->start = BPF_CORE_READ(vma, vm_start);
-		c->end = BPF_CORE_READ(vma, vm_end);
-		c->key.tgid = current_tgid();
-		c->key.vm_start = vma_anchor(vma);
-		c->key.vma_cookie = (__u64)vma;
-		c->valid = 1;
-	}
+	if (!c || !fl->cacheable)
+		return 0;
+	key.tgid = current_tgid();
+	key.vm_start = vma_anchor(vma);
+	key.vma_cookie = (__u64)vma;
+	v = bpf_map_lookup_elem(&vmas, &key);
+	if (!v)	/* no row (table full, not traced): every fault takes this path and counts */
+		return 0;
+	c->mm = fl->mm;
+	c->seq = fl->seq;
+	c->start = BPF_CORE_READ(vma, vm_start);
+	c->end = BPF_CORE_READ(vma, vm_end);
+	c->key = key;
+	c->row_id = v->id;
+	c->pending = 0;
+	c->valid = 1;
 	return 0;
 }
 
@@ -262,29 +285,28 @@ int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsign
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct mm_struct *mm = task->mm;
-	struct fault_lookup fl = { .mm = ctx_arg_u64((void *)&mm, 0), .address = address,
+	struct fault_lookup fl = { .mm = (__u64)mm, .address = address,
 				   .error = error };
-	__u32 tgid = current_tgid(), zero = 0;
+	__u32 tgid = task->tgid, zero = 0;	/* a direct load: no helper call */
 	struct vma_cache *c;
 	struct proc_val *pv;
-	struct vma_val *v;
 
 	if (!tgid_traced(tgid))
 		return 0;
 	fl.cacheable = mm_seq(mm, &fl.seq);
 	c = bpf_map_lookup_elem(&vma_cache, &zero);
-	if (c && c->valid && fl.cacheable && c->mm == fl.mm && c->seq == fl.seq &&
-	    address >= c->start && address < c->end && c->key.tgid == tgid &&
-	    (v = bpf_map_lookup_elem(&vmas, &c->key))) {
+	if (!c)
+		return 0;
+	if (c->valid && fl.cacheable && c->mm == fl.mm && c->seq == fl.seq &&
+	    address >= c->start && address < c->end && c->key.tgid == tgid) {
 		/* the same VMA as the last fault on this CPU, address space unchanged */
-		pv = proc_get(tgid);
-		if (pv)
-			__sync_fetch_and_add(&pv->faults, 1);
-		__sync_fetch_and_add(&v->faults, 1);
+		c->pending++;
 		count_add(CNT_FAULTS, 1);
-		trace_fault(v->id, address, error);
+		trace_fault(c->row_id, address, error);
 		return 0;
 	}
+	vma_cache_flush(c);
+	c->valid = 0;
 	if (bpf_find_vma(task, address, fault_vma_cb, &fl, 0)) {
 		count_drop(DROP_VMA_LOOKUP);
 		pv = proc_get(tgid);

@@ -19,6 +19,23 @@ struct vma_key {
 	__u64 vma_cookie;
 };
 
+/*
+ * The tracepoint backend's per-CPU cache of the VMA of the last fault (bpf/fault.bpf.c): while
+ * faults stay in that VMA and the address space is unchanged, a fault costs a per-CPU
+ * increment of `pending` instead of two hash lookups and two atomic adds. The pending faults
+ * move into the vmas and procs rows of `key` when the cache moves to another VMA; readers add
+ * what is still pending to the rows they read (src/state.c: rows first, then the cache).
+ */
+struct vma_cache {
+	__u64 mm;
+	__u64 start, end;
+	struct vma_key key;
+	__u32 seq;		/* mm->mm_lock_seq when filled */
+	__u32 valid;
+	__u64 row_id;		/* vma_val.id of key (trace records) */
+	__u64 pending;		/* faults in key on this CPU not yet in its rows */
+};
+
 /* The mm counters of include/linux/mm_types_task.h (NR_MM_COUNTERS), same order. */
 enum rss_member {
 	RSS_FILE,	/* MM_FILEPAGES */

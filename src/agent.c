@@ -556,7 +556,8 @@ static int read_state(struct agent *a, struct state *st)
 	sort_n(vf.pfn_rows.v, vf.pfn_rows.n, sizeof(__u64), cmp_u64);
 	sort_n(vf.mms.v, vf.mms.n, sizeof(__u64), cmp_u64);
 	sort_n(vf.dead.v, vf.dead.n, sizeof(__u64), cmp_u64);
-	err = state_read_filtered(st, ST_VMAS, a->ses->fds.fd[ST_VMAS], vma_matters, &vf);
+	err = state_read_filtered(st, ST_VMAS, a->ses->fds.fd[ST_VMAS], vma_matters, &vf) ?:
+	      state_add_pending(st, a->ses->fds.vma_cache, 1u << ST_VMAS);
 	free(vf.pfn_rows.v);
 	free(vf.mms.v);
 	free(vf.dead.v);

@@ -58,6 +58,8 @@ bool agent_state_open(const char *dir, struct state_fds *fds)
 		fds->fd[i] = bpf_obj_get_opts(path, &opts);
 		any |= fds->fd[i] >= 0;
 	}
+	snprintf(path, sizeof(path), "%s/vma_cache", dir);	/* pending faults (state.h) */
+	fds->vma_cache = bpf_obj_get_opts(path, &opts);
 	return any && fds->fd[ST_VMAS] >= 0;
 }
 
@@ -68,6 +70,9 @@ void agent_state_close(struct state_fds *fds)
 			close(fds->fd[i]);
 		fds->fd[i] = -1;
 	}
+	if (fds->vma_cache >= 0)
+		close(fds->vma_cache);
+	fds->vma_cache = -1;
 }
 
 int agent_state_remove(const char *dir)

@@ -139,12 +139,13 @@ void fault_state_fds(const struct fault_ctx *fc, struct state_fds *f)
 	f->fd[ST_PFNS] = bpf_map__fd(fc->skel->maps.pfn_hits);
 	f->fd[ST_MMS] = bpf_map__fd(fc->skel->maps.mms);
 	f->fd[ST_COUNTERS] = bpf_map__fd(fc->skel->maps.counters);
+	f->vma_cache = bpf_map__fd(fc->skel->maps.vma_cache);
 }
 
 /* Maps that hold no state worth keeping across an agent restart. */
 static bool map_is_scratch(const char *name)
 {
-	static const char *const scratch[] = { "events", "vma_scratch", "vma_cache" };
+	static const char *const scratch[] = { "events", "vma_scratch" };
 
 	if (strstr(name, "stash") || strstr(name, "cursors"))
 		return true;	/* kprobe entry->return stashes, GUP cursors */

@@ -115,6 +115,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	memset(s, 0, sizeof(*s));
 	for (int i = 0; i < ST__MAX; i++)
 		s->fds.fd[i] = -1;
+	s->fds.vma_cache = -1;
 	if (!have_bpf_privileges())
 		return EXIT_ENV;
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {

@@ -196,6 +196,46 @@ int state_read(struct state *s, const struct state_fds *fds, unsigned int mask)
 		    id != ST_RSS && id != ST_PINS && id != ST_PIN_CALLERS && id != ST_PIN_SITES)
 			t->seen = t->n;
 	}
+	/* after the rows: a flush in flight is then missed once, never counted twice */
+	if (!err)
+		err = state_add_pending(s, fds->vma_cache, mask);
+	return err;
+}
+
+int state_add_pending(struct state *s, int fd, unsigned int mask)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	struct state_table *vt = &s->t[ST_VMAS], *pt = &s->t[ST_PROCS];
+	struct vma_cache *c;
+	__u32 zero = 0;
+
+	if (fd < 0 || ncpu <= 0)
+		return 0;
+	c = calloc(ncpu, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &zero, c)) {
+		err = -errno;
+		goto out;
+	}
+	for (int i = 0; i < ncpu; i++) {
+		if (!c[i].pending)
+			continue;
+		for (size_t j = 0; (mask & (1u << ST_VMAS)) && vt->vsz == sizeof(struct vma_val) &&
+				   j < vt->n; j++)
+			if (!memcmp(st_key(vt, j), &c[i].key, sizeof(c[i].key))) {
+				((struct vma_val *)st_val(vt, j))->faults += c[i].pending;
+				break;
+			}
+		for (size_t j = 0; (mask & (1u << ST_PROCS)) && pt->vsz == sizeof(struct proc_val) &&
+				   j < pt->n; j++)
+			if (*(__u32 *)st_key(pt, j) == c[i].key.tgid) {
+				((struct proc_val *)st_val(pt, j))->faults += c[i].pending;
+				break;
+			}
+	}
+out:
+	free(c);
 	return err;
 }
 

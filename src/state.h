@@ -44,9 +44,11 @@ struct state {
 	struct state_table t[ST__MAX];
 };
 
-/* Map fds per table, -1 where absent. */
+/* Map fds per table, -1 where absent; vma_cache: the per-CPU cache of struct vma_cache whose
+ * pending faults belong to the vmas and procs rows (include/vma.h). */
 struct state_fds {
 	int fd[ST__MAX];
+	int vma_cache;
 };
 
 /* Rows are stored with key and value each padded to 8 bytes, so that both can be read in
@@ -75,7 +77,11 @@ static inline void *st_val(const struct state_table *t, size_t i)
 const char *state_table_name(int id);
 /* Sum of a summed per-CPU table's entry @key (ST_DROPS, ST_PIN_TOTALS, ST_COUNTERS), 0 if absent. */
 __u64 state_sum(const struct state *s, int id, __u32 key);
-/* Reads the tables in @mask from @fds into @s (emptied first). 0 or -errno. */
+/* Adds the faults still pending in the per-CPU VMA caches (@fd, struct vma_cache) to the rows
+ * of the tables in @mask (ST_VMAS, ST_PROCS) read before it. 0 or -errno. */
+int state_add_pending(struct state *s, int fd, unsigned int mask);
+/* Reads the tables in @mask from @fds into @s (emptied first), pending faults included. 0 or
+ * -errno. */
 int state_read(struct state *s, const struct state_fds *fds, unsigned int mask);
 /* Reads table @id from @fd keeping only the rows @keep accepts (the agent keeps the VMA rows
  * that matter instead of all of them); t->seen counts every row. 0 or -errno. */
