@@ -51,8 +51,8 @@ static __u64 ksym_addr(const struct ksyms *ks, const char *name)
  * object, and the page faults on that memory were most of its cost (13,000 faults for
  * `check -- true`). So the start-up heap keeps what is freed (no trim, no mmap of large
  * blocks: each parse re-uses the last one's pages), is grown once by 64 MiB, and asks for
- * transparent huge pages there (one fault per 2 MiB where THP is enabled or madvise). steady_heap()
- * gives it back once everything is attached. */
+ * transparent huge pages there (one fault per 2 MiB where THP is "always" or "madvise").
+ * steady_heap() gives it back once everything is attached. */
 #define STARTUP_HEAP (64 << 20)
 #define THP_SIZE (2UL << 20)
 
