@@ -91,13 +91,28 @@ def stop(p):
     return out or ""
 
 
+# The tools that attach in the background: command, the line that says attached ("" for a
+# quiet one: a second is given), and whether it is made of BPF programs (bpf_cost()).
+TRACERS = {
+    "empty tp_btf floor": ([FLOOR], "attached", True),
+    "pfnscope agent": ([PFNSCOPE, "agent", "--listen", "127.0.0.1:19464", "-i", "1"],
+                       "serving http", True),
+    "pfnscope trace": (["sh", "-c", "exec %s trace >/dev/null" % PFNSCOPE], "tracing", True),
+    "pfnscope record": ([PFNSCOPE, "record", "-o", "/tmp/pfnscope-bench.pfns"], "recording",
+                        True),
+    "bpftrace": (["bpftrace", "-e", BPFTRACE], "Attaching", True),
+    "perf record": (["perf", "record", "-q", "-e", "exceptions:page_fault_user", "-e",
+                     "kmem:rss_stat", "-a", "-o", "/tmp/pfnscope-bench.perf"], "", False),
+}
+
+
 def config_runner(name, args):
     if name == "pfnscope check":
         return lambda: run_storm(args, [PFNSCOPE, "check", "--"])
     if name == "perf stat":
         return lambda: run_storm(args, ["perf", "stat", "-e", "page-faults", "--"])
 
-    def with_tracer(cmd, ready):
+    def with_tracer(cmd, ready, bpf):
         def run(stats=False):
             before = bpf_progs()
             p, t_ready = background(cmd, ready)
@@ -112,22 +127,10 @@ def config_runner(name, args):
                     run.bpf = (sum(v[1] for v in new), sum(v[0] for v in new),
                                run_storm.faults)
                 run.last = stop(p)
-        run.with_stats = True
+        run.with_stats = bpf
         return run
-    if name == "empty tp_btf floor":
-        return with_tracer([FLOOR], "attached")
-    if name == "bpftrace":
-        return with_tracer(["bpftrace", "-e", BPFTRACE], "Attaching")
-    if name == "pfnscope agent":
-        return with_tracer([PFNSCOPE, "agent", "--listen", "127.0.0.1:19464", "-i", "1"],
-                           "serving http")
-    if name == "pfnscope trace":
-        return with_tracer(["sh", "-c", "exec %s trace >/dev/null" % PFNSCOPE], "tracing")
-    if name == "pfnscope record":
-        return with_tracer([PFNSCOPE, "record", "-o", "/tmp/pfnscope-bench.pfns"], "recording")
-    if name == "perf record":
-        return with_tracer(["perf", "record", "-q", "-e", "exceptions:page_fault_user", "-e",
-                            "kmem:rss_stat", "-a", "-o", "/tmp/pfnscope-bench.perf"], "")
+    if name in TRACERS:
+        return with_tracer(*TRACERS[name])
     raise ValueError(name)
 
 
@@ -173,13 +176,7 @@ def bpf_cost(runner):
 def startup(n=7):
     """Exec to attached, n runs each: the floor (a minimal libbpf loader), pfnscope's
     background modes and bpftrace with the same program as in the table."""
-    cfgs = [("empty tp_btf floor", [FLOOR], "attached"),
-            ("pfnscope agent", [PFNSCOPE, "agent", "--listen", "127.0.0.1:19464"],
-             "serving http"),
-            ("pfnscope trace", ["sh", "-c", "exec %s trace >/dev/null" % PFNSCOPE], "tracing"),
-            ("pfnscope record", [PFNSCOPE, "record", "-o", "/tmp/pfnscope-bench.pfns"],
-             "recording"),
-            ("bpftrace", ["bpftrace", "-e", BPFTRACE], "Attaching")]
+    cfgs = [(name, cmd, ready) for name, (cmd, ready, bpf) in TRACERS.items() if bpf]
     print("\nstart-up, exec to attached (%d runs each; PFNSCOPE_TIMING=1 shows pfnscope's "
           "stages):" % n)
     for name, cmd, ready in cfgs:

@@ -85,7 +85,7 @@ static __always_inline void trace_fault(__u64 vma_id, __u64 address, __u64 flags
 	trace_submit(e);
 }
 
-static __always_inline void account_fault(struct vm_area_struct *vma, __u64 address,
+static __always_inline struct vma_val *account_fault(struct vm_area_struct *vma, __u64 address,
 					  unsigned int flags, bool gup, unsigned int ret)
 {
 	__u32 tgid = current_tgid();
@@ -95,12 +95,12 @@ static __always_inline void account_fault(struct vm_area_struct *vma, __u64 addr
 	bool major;
 
 	if (!tgid_traced(tgid))
-		return;
+		return NULL;
 	v = vma_get(vma, tgid);
 	if (ret & bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_RETRY)) {
 		if (v)
 			__sync_fetch_and_add(&v->faults_retry, 1);
-		return;
+		return v;
 	}
 	error_mask = bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_OOM) |
 		     bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_SIGBUS) |
@@ -111,7 +111,7 @@ static __always_inline void account_fault(struct vm_area_struct *vma, __u64 addr
 	if (ret & error_mask) {
 		if (v)
 			__sync_fetch_and_add(&v->faults_error, 1);
-		return;
+		return v;
 	}
 	major = (ret & bpf_core_enum_value(enum vm_fault_reason, VM_FAULT_MAJOR)) ||
 		(flags & bpf_core_enum_value(enum fault_flag, FAULT_FLAG_TRIED));
@@ -121,12 +121,13 @@ static __always_inline void account_fault(struct vm_area_struct *vma, __u64 addr
 	count_add(CNT_FAULTS, 1);
 	trace_fault(v ? v->id : 0, address, flags);
 	if (!v)
-		return;
+		return NULL;
 	__sync_fetch_and_add(&v->faults, 1);
 	if (major)
 		__sync_fetch_and_add(&v->faults_major, 1);
 	if (gup)
 		__sync_fetch_and_add(&v->faults_gup, 1);
+	return v;
 }
 
 SEC("fexit/handle_mm_fault")
@@ -254,26 +255,21 @@ static __always_inline void vma_cache_flush(struct vma_cache *c)
 static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
 			 struct fault_lookup *fl)
 {
-	struct vma_key key = {};
+	struct vma_val *v = account_fault(vma, fl->address, fl->error, false, 0);
 	struct vma_cache *c;
-	struct vma_val *v;
 	__u32 zero = 0;
 
-	account_fault(vma, fl->address, fl->error, false, 0);
 	c = bpf_map_lookup_elem(&vma_cache, &zero);
-	if (!c || !fl->cacheable)
-		return 0;
-	key.tgid = current_tgid();
-	key.vm_start = vma_anchor(vma);
-	key.vma_cookie = (__u64)vma;
-	v = bpf_map_lookup_elem(&vmas, &key);
-	if (!v)	/* no row (table full, not traced): every fault takes this path and counts */
+	/* no row (table full, not traced): every fault takes this path and counts */
+	if (!c || !fl->cacheable || !v)
 		return 0;
 	c->mm = fl->mm;
 	c->seq = fl->seq;
-	c->start = BPF_CORE_READ(vma, vm_start);
-	c->end = BPF_CORE_READ(vma, vm_end);
-	c->key = key;
+	c->start = v->vm_start;		/* refreshed by vma_get() just now */
+	c->end = v->vm_end;
+	c->key.tgid = current_tgid();
+	c->key.vm_start = anchor_of(v->vm_start, v->vm_end, v->vm_flags);
+	c->key.vma_cookie = (__u64)vma;
 	c->row_id = v->id;
 	c->pending = 0;
 	c->valid = 1;

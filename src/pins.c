@@ -57,11 +57,8 @@ void gup_prepare(struct gup_ctx *gc, const struct plan *plan, const struct btf *
 {
 	__u32 v;
 
-	memset(gc, 0, sizeof(*gc));
+	memset(gc, 0, sizeof(*gc));	/* 0: not in BTF, bpf/gup.bpf.c's 6.1 values stand */
 	gc->mask = gup_hooks_mask;
-	gc->foll_pin = 0x40000;		/* the 6.1 #defines, when BTF has no enum */
-	gc->foll_get = 0x4;
-	gc->foll_longterm = 0x10000;
 	if (plan->hooks[HOOK_PIN_GRAB].status != HOOK_PLANNED || !btf)
 		return;
 	if (btf_enum_value(btf, "FOLL_PIN", &v))
@@ -86,9 +83,12 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan)
 	gc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
 	gc->skel->rodata->trace_mask = f->rodata->trace_mask;
 	gc->skel->rodata->trace_wakeup_bytes = f->rodata->trace_wakeup_bytes;
-	gc->skel->rodata->foll_pin = gc->foll_pin;
-	gc->skel->rodata->foll_get = gc->foll_get;
-	gc->skel->rodata->foll_longterm = gc->foll_longterm;
+	if (gc->foll_pin)
+		gc->skel->rodata->foll_pin = gc->foll_pin;
+	if (gc->foll_get)
+		gc->skel->rodata->foll_get = gc->foll_get;
+	if (gc->foll_longterm)
+		gc->skel->rodata->foll_longterm = gc->foll_longterm;
 	gc->skel->rodata->grab_page_returns_int = gc->grab_page_returns_int;
 	err = bpf_map__reuse_fd(gc->skel->maps.traced, bpf_map__fd(f->maps.traced)) ?:
 	      bpf_map__reuse_fd(gc->skel->maps.drops, bpf_map__fd(f->maps.drops)) ?:

@@ -17,7 +17,7 @@ struct gup_ctx {
 	struct gup_bpf *skel;
 	struct plan *plan;
 	unsigned int mask;
-	__u32 foll_pin, foll_get, foll_longterm;	/* FOLL_* of this kernel */
+	__u32 foll_pin, foll_get, foll_longterm;	/* FOLL_* from BTF, 0 if absent */
 	bool grab_page_returns_int;
 };
 
