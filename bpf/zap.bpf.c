@@ -130,6 +130,92 @@ static __always_inline bool mm_rss_read(struct mm_struct *mm, __s64 *out)
 	return true;
 }
 
+/*
+ * A CPU's per-CPU offset (__per_cpu_offset[cpu]) without kallsyms, which lacks data symbols
+ * on kernels built without KALLSYMS_ALL (the 6.18 host: typed ksyms such as this_cpu_off do
+ * not resolve there): a per-CPU array's value on that CPU (bpf_map_lookup_percpu_elem(),
+ * 5.19+) minus the array's raw per-CPU pointer (struct bpf_array, kernel/bpf/arraymap.c).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} cpu_anchor SEC(".maps");
+
+#define MAX_CPUS 4096
+/* libbpf_num_possible_cpus(), set by the loader: the verifier bounds the loop below by it */
+const volatile __u32 nr_cpus = 1;
+
+/* a pointer's value as a plain number (root may see it; never leaves the kernel) */
+static __always_inline __u64 ptr_value(const void *p)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_kernel(&v, sizeof(v), &p);
+	return v;
+}
+
+/* @fbc's count plus what each CPU has not folded in yet: percpu_counter_sum() without its
+ * lock (lib/percpu_counter.c). The per-CPU parts are s32 at fbc->counters + the CPU's
+ * offset. */
+static __always_inline __s64 percpu_counter_sum_nolock(struct percpu_counter *fbc)
+{
+	struct bpf_array *anchor = (void *)&cpu_anchor;
+	__u64 counters = (__u64)BPF_CORE_READ(fbc, counters), pptr = 0;
+	__s64 sum = BPF_CORE_READ(fbc, count);
+	__u32 zero = 0;
+
+	if (bpf_probe_read_kernel(&pptr, sizeof(pptr), (void *)(ptr_value(anchor) +
+				  bpf_core_field_offset(struct bpf_array, pptrs))) || !pptr)
+		return sum;
+	for (__u32 cpu = 0; cpu < nr_cpus && cpu < MAX_CPUS; cpu++) {
+		void *mine = bpf_map_lookup_percpu_elem(&cpu_anchor, &zero, cpu);
+		__s32 part = 0;
+
+		if (!mine)	/* past nr_cpu_ids */
+			break;
+		if (!bpf_probe_read_kernel(&part, sizeof(part),
+					   (void *)(counters + ptr_value(mine) - pptr)))
+			sum += part;
+	}
+	return sum;
+}
+
+/* The mm counters of @mm now: 6.1's atomics, or 6.2+'s per-CPU counters summed, which is
+ * what /proc/PID/status prints on 6.16+ (task_mem() -> get_mm_counter_sum()). */
+static __always_inline void mm_counters_now(struct mm_struct *mm, __s64 *out)
+{
+	if (mm_rss_read(mm, out))
+		return;
+#pragma unroll	/* a constant index into the BTF pointer's array */
+	for (int i = 0; i < RSS_MEMBERS; i++)
+		out[i] = percpu_counter_sum_nolock(&mm->rss_stat[i]);
+}
+
+/*
+ * RSS of every traced process, read from the kernel's counters when asked (the agent, each
+ * interval) instead of on every change: the agent needs no kmem:rss_stat program, whose run
+ * on every fault was most of its hot-path cost. One record per thread-group leader.
+ */
+SEC("iter/task")
+int rss_iter(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct rss_sample r = {};
+	struct mm_struct *mm;
+
+	if (!task || task->pid != task->tgid || !tgid_traced(task->tgid))
+		return 0;
+	mm = task->mm;
+	if (!mm)	/* a kernel thread, or past exit_mm() */
+		return 0;
+	r.tgid = task->tgid;
+	mm_counters_now(mm, r.pages);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+	return 0;
+}
+
 /* kprobe backend: the same four, arguments from registers */
 SEC("kprobe/page_add_new_anon_rmap")
 int BPF_KPROBE(rmap_add_new_anon_kprobe, struct page *page, struct vm_area_struct *vma)

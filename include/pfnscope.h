@@ -79,6 +79,13 @@ struct rss_mm_val {
 	__u64 events;
 };
 
+/* One process's mm counters as the rss-iter program reads them on demand (bpf/zap.bpf.c). */
+struct rss_sample {
+	__u32 tgid;
+	__u32 _pad;
+	__s64 pages[4];		/* enum rss_member order */
+};
+
 /* Sequences shared by every object (map `seqs`): unique VMA-row and mm ids, retired keys. */
 enum { SEQ_VMA_ROW, SEQ_MM, SEQ_RETIRED, SEQ__MAX };
 

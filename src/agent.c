@@ -310,6 +310,23 @@ static void findings_from_ledger(void *ctx, const char *b, const char *c, __u64 
 	fcount_add(ctx, b, sev, slash + 1, v);
 }
 
+/* The traced processes' mm counters now, summed (rss-iter: one pass over the tasks, no
+ * program on the fault path). -errno where the iterator is not loaded: no gauge then. */
+static int rss_now(struct session *s, long long *rss)
+{
+	struct rss_sample *v;
+	size_t n;
+	int err = zap_rss_sample(&s->zc, &v, &n);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		for (int m = 0; m < RSS_MEMBERS; m++)
+			rss[m] += v[i].pages[m];
+	free(v);
+	return 0;
+}
+
 static void render(struct agent *a, const struct report *r, const struct state *st, FILE *f)
 {
 	static const char *const pin_kinds[PIN_KIND__MAX] = { "pin", "longterm", "get" };
@@ -388,16 +405,14 @@ static void render(struct agent *a, const struct report *r, const struct state *
 	sample(f, "pfnscope_pin_released_total", state_sum(st, ST_PIN_TOTALS, PT_PIN_RELEASED),
 	       NULL);
 
-	for (size_t i = 0; i < st->t[ST_RSS].n; i++) {
-		const struct rss_mm_val *rv = st_val(&st->t[ST_RSS], i);
-
-		for (int m = 0; m < RSS_MEMBERS && !rv->exited; m++)
-			rss[m] += rv->pages[m];
+	if (rss_now(s, rss) == 0) {
+		help(f, "pfnscope_rss_pages", "gauge",
+		     "Resident pages of the traced processes, by mm counter (the kernel's "
+		     "counters, read each interval).");
+		for (int m = 0; m < RSS_MEMBERS; m++)
+			sample(f, "pfnscope_rss_pages", rss[m], "member", rss_member_name(m),
+			       NULL);
 	}
-	help(f, "pfnscope_rss_pages", "gauge",
-	     "Resident pages of the live address spaces seen, by mm counter (kmem:rss_stat).");
-	for (int m = 0; m < RSS_MEMBERS; m++)
-		sample(f, "pfnscope_rss_pages", rss[m], "member", rss_member_name(m), NULL);
 
 	help(f, "pfnscope_dropped_events_total", "counter", "Events pfnscope lost, by reason.");
 	for (int d = 0; d < DROP__MAX; d++)
@@ -576,9 +591,9 @@ int agent_tick(struct agent *a, char **text, size_t *len)
 	self_usage(&a->self_cpu, &a->self_rss, &a->self_hwm);
 	err = read_state(a, &st);
 	if (!err)
-		err = collect_report(&st, a->ses->ks, &r);
+		err = collect_report(&st, session_ksyms(a->ses), &r);
 	if (!err)
-		err = pins_collect(&st, a->ses->ks, a->ses->io, &r);
+		err = pins_collect(&st, session_ksyms(a->ses), a->ses->io, &r);
 	if (!err)
 		err = findings_evaluate(&r, a->ses->io, a->pol);
 	if (err)

@@ -340,7 +340,7 @@ static int write_pidfile(void)
 
 int cmd_agent(int argc, char **argv)
 {
-	struct session_opts so = { .lru_vmas = true };
+	struct session_opts so = { .lru_vmas = true, .rss_sampled = true };
 	static struct session ses;
 	struct policy pol = {}, newpol = {};
 	struct MHD_Daemon *httpd = NULL;

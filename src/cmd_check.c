@@ -289,9 +289,9 @@ int cmd_check(int argc, char **argv)
 	}
 	err = session_read(&ses, &st, ST_MASK_ALL);
 	if (!err)
-		err = collect_report(&st, ses.ks, &rep);
+		err = collect_report(&st, session_ksyms(&ses), &rep);
 	if (!err)
-		err = pins_collect(&st, ses.ks, ses.io, &rep);
+		err = pins_collect(&st, session_ksyms(&ses), ses.io, &rep);
 	if (err) {
 		pr_err("cannot read the BPF maps: %s", strerror(-err));
 		ret = EXIT_INTERNAL;

@@ -147,8 +147,9 @@ int cmd_pins(int argc, char **argv)
 		usleep(100 * 1000);
 	}
 	rep.started = time(NULL);
-	if (session_read(&ses, &st, ST_MASK_ALL) || collect_report(&st, ses.ks, &rep) ||
-	    pins_collect(&st, ses.ks, ses.io, &rep)) {
+	if (session_read(&ses, &st, ST_MASK_ALL) ||
+	    collect_report(&st, session_ksyms(&ses), &rep) ||
+	    pins_collect(&st, session_ksyms(&ses), ses.io, &rep)) {
 		pr_err("cannot read the BPF maps");
 		ret = EXIT_INTERNAL;
 		goto out_stop;

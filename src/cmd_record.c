@@ -129,7 +129,7 @@ static int snapshot(struct session *s, struct rec_writer *w, __u64 *lost)
 	int err = session_read(s, &st, ST_MASK_ALL);
 
 	if (!err)
-		err = rec_write_snapshot(w, &st, s->ks);
+		err = rec_write_snapshot(w, &st, session_ksyms(s));
 	for (size_t i = 0; i < st.t[ST_DROPS].n; i++)
 		if (*(__u32 *)st_key(&st.t[ST_DROPS], i) == DROP_RINGBUF_FULL)
 			*lost = *(__u64 *)st_val(&st.t[ST_DROPS], i);

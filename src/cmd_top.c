@@ -288,8 +288,10 @@ int cmd_top(int argc, char **argv)
 		now = ts.tv_sec + ts.tv_nsec / 1e9;
 		dt = last ? now - last : 0;
 		last = now;
-		if (session_read(&ses, &st, ST_MASK_ALL) || collect_report(&st, ses.ks, &r) ||
-		    pins_collect(&st, ses.ks, ses.io, &r) || findings_evaluate(&r, ses.io, &pol)) {
+		if (session_read(&ses, &st, ST_MASK_ALL) ||
+		    collect_report(&st, session_ksyms(&ses), &r) ||
+		    pins_collect(&st, session_ksyms(&ses), ses.io, &r) ||
+		    findings_evaluate(&r, ses.io, &pol)) {
 			pr_err("cannot read the BPF maps");
 			state_free(&st);
 			report_free(&r);

@@ -183,7 +183,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	session_warn_failed(&ses);
 	tv.ses = &ses;
-	tv.ks = ses.ks;
+	tv.ks = session_ksyms(&ses);
 	tv.io = ses.io;
 	tv.pol = &pol;
 	tv.out = stdout;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "planner.h"
+#include "kaddr.h"
 #include "collect.h"
 
 struct fault_bpf;
@@ -28,14 +29,6 @@ struct fault_ctx {
 	struct plan *plan;
 	unsigned int mask;	/* hooks this object serves */
 	const char *pin_dir;	/* fault_opts.pin_dir: the other objects pin there too */
-};
-
-/* The kernel addresses the programs read at run time, from kallsyms (0: unknown). They are
- * written between load and attach so that /proc/kallsyms is read while the programs load. */
-struct kaddrs {
-	__u64 special_mapping_name;	/* mm/mmap.c special_mapping_name() */
-	__u64 vmemmap_base;		/* arch/x86/mm/kaslr.c vmemmap_base */
-	__u64 zero_pfn;			/* mm/memory.c zero_pfn */
 };
 
 /* Open, configure from @plan, load. Returns 0 if loaded, -errno otherwise. */

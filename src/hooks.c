@@ -226,4 +226,12 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 			{ MECH_ITER, "task_vma", { "vma_iter" } },
 		},
 	},
+	[HOOK_RSS_ITER] = {
+		.name = "rss-iter",
+		.what = "per-process RSS read from the mm counters when asked (iter/task; agent)",
+		.lost = "the agent has no RSS gauge",
+		.cand = {
+			{ MECH_ITER, "task", { "rss_iter" } },
+		},
+	},
 };

@@ -92,9 +92,11 @@ struct ksyms *ksyms_parse(FILE *f)
 		nlen = strlen(name);
 		if (!nlen || nlen > 255 || !strncmp(name, "__pfx_", 6))
 			continue;
-		/* the planner's trial programs live for microseconds while kallsyms is read on
-		 * another thread: an address near one is not in it */
-		if (nlen > 15 && !strcmp(name + nlen - 15, "_pfnscope_trial"))
+		/* the planner's trial programs and the address lookup (src/kaddr.c) live for
+		 * microseconds while kallsyms is read on another thread: an address near one is
+		 * not in it */
+		if (nlen > 15 && (!strcmp(name + nlen - 15, "_pfnscope_trial") ||
+				  !strcmp(name + nlen - 15, "_pfnscope_kaddr")))
 			continue;
 		if (ks->nr == ks->cap) {
 			size_t cap = ks->cap ? ks->cap * 2 : 4096;

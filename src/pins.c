@@ -43,7 +43,7 @@ static bool btf_enum_value(const struct btf *btf, const char *name, __u32 *val)
 /* try_grab_page() returns bool up to 6.1 and int from 6.2 */
 static bool grab_page_returns_int(const struct btf *btf)
 {
-	int id = btf__find_by_name_kind(btf, "try_grab_page", BTF_KIND_FUNC);
+	int id = plan_btf_find("try_grab_page", BTF_KIND_FUNC);
 	const struct btf_type *t;
 
 	if (id <= 0)

@@ -104,11 +104,76 @@ static const char *errname(int err)
 static struct btf *vmlinux_btf_parsed;
 static bool vmlinux_btf_tried;
 
+/*
+ * btf__find_by_name_kind() walks every type (126,700 on 6.18: ~0.6 ms a lookup on the host,
+ * a whole walk for each name that is missing), and the planner asks for ~40 names. One walk
+ * indexes the FUNC and TYPEDEF names in an open-addressing table of type ids instead.
+ */
+static __u32 *name_slots;
+static __u32 name_mask;
+
+static __u32 name_hash(const char *s)
+{
+	__u32 h = 2166136261u;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
+
+static bool indexed_kind(int kind)
+{
+	return kind == BTF_KIND_FUNC || kind == BTF_KIND_TYPEDEF;
+}
+
+static void name_index_build(const struct btf *btf)
+{
+	__u32 n = btf__type_cnt(btf), size = 1;
+
+	while (size < 2 * n)
+		size <<= 1;
+	name_slots = calloc(size, sizeof(*name_slots));
+	if (!name_slots)
+		return;	/* lookups fall back to the walk */
+	name_mask = size - 1;
+	for (__u32 id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+
+		if (!indexed_kind(btf_kind(t)) || !t->name_off)
+			continue;
+		for (__u32 i = name_hash(btf__name_by_offset(btf, t->name_off)); ; i++) {
+			if (!name_slots[i & name_mask]) {
+				name_slots[i & name_mask] = id;
+				break;
+			}
+		}
+	}
+}
+
+/* btf__find_by_name_kind() through the index: the type id, or -ENOENT */
+static int btf_find(const struct btf *btf, const char *name, int kind)
+{
+	if (!name_slots || !indexed_kind(kind))
+		return btf__find_by_name_kind(btf, name, kind);
+	for (__u32 i = name_hash(name); ; i++) {
+		__u32 id = name_slots[i & name_mask];
+		const struct btf_type *t;
+
+		if (!id)
+			return -ENOENT;
+		t = btf__type_by_id(btf, id);
+		if (btf_kind(t) == kind && !strcmp(btf__name_by_offset(btf, t->name_off), name))
+			return id;
+	}
+}
+
 static struct btf *vmlinux_btf(void)
 {
 	if (!vmlinux_btf_tried) {
 		vmlinux_btf_tried = true;
 		vmlinux_btf_parsed = btf__load_vmlinux_btf();
+		if (vmlinux_btf_parsed)
+			name_index_build(vmlinux_btf_parsed);
 	}
 	return vmlinux_btf_parsed;
 }
@@ -118,22 +183,28 @@ const struct btf *plan_btf(void)
 	return vmlinux_btf();
 }
 
+int plan_btf_find(const char *name, int kind)
+{
+	struct btf *btf = vmlinux_btf();
+
+	return btf ? btf_find(btf, name, kind) : -ESRCH;
+}
+
 void plan_btf_release(void)
 {
 	btf__free(vmlinux_btf_parsed);
 	vmlinux_btf_parsed = NULL;
 	vmlinux_btf_tried = false;
+	free(name_slots);
+	name_slots = NULL;
 }
 
 /* libbpf_find_vmlinux_btf_id() without parsing the kernel's BTF again on every call. */
 static int find_btf_id(const char *name, enum bpf_attach_type attach)
 {
-	struct btf *btf = vmlinux_btf();
 	char full[160];
 	int kind = BTF_KIND_FUNC;
 
-	if (!btf)
-		return -ESRCH;
 	if (attach == BPF_TRACE_RAW_TP) {
 		snprintf(full, sizeof(full), "btf_trace_%s", name);
 		kind = BTF_KIND_TYPEDEF;
@@ -142,17 +213,27 @@ static int find_btf_id(const char *name, enum bpf_attach_type attach)
 	} else {
 		snprintf(full, sizeof(full), "%s", name);
 	}
-	return btf__find_by_name_kind(btf, full, kind);
+	return plan_btf_find(full, kind);
 }
 
-/* A two-instruction program (r0 = 0; exit), loaded as @type with @attach and attached. */
+/*
+ * A two-instruction program (r0 = 0; exit), loaded as @type with @attach; fentry/fexit are
+ * also attached (the trampoline is what fails on some kernels). A tp_btf load is not: a load
+ * against btf_trace_<event> is the whole question, and a tracepoint attach costs ~2 ms of
+ * text_poke IPIs here, twice (the trial's attach and detach), before the real one; a real
+ * attach that fails is recorded per hook (plan_attach). An EPERM load is the kernel refusing
+ * the program type, not the function: it answers for every later function of that type.
+ */
 static int trial_btf_prog(const char *name, enum bpf_attach_type attach, char *why, size_t n)
 {
+	static int refused[2];	/* errno of a refused fentry, fexit load */
 	struct bpf_insn insns[2] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach);
+	bool fn = attach == BPF_TRACE_FENTRY || attach == BPF_TRACE_FEXIT;
+	int *refusal = fn ? &refused[attach == BPF_TRACE_FEXIT] : NULL;
 	int btf_id, fd, link;
 
 	btf_id = find_btf_id(name, attach);
@@ -160,11 +241,21 @@ static int trial_btf_prog(const char *name, enum bpf_attach_type attach, char *w
 		snprintf(why, n, "%s not in kernel BTF (inlined, renamed or no BTF)", name);
 		return -1;
 	}
+	if (refusal && *refusal) {
+		snprintf(why, n, "trial load failed: %s", errname(*refusal));
+		return -1;
+	}
 	opts.attach_btf_id = btf_id;
 	fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "pfnscope_trial", "GPL", insns, 2, &opts);
 	if (fd < 0) {
+		if (refusal && errno == EPERM)
+			*refusal = errno;
 		snprintf(why, n, "trial load failed: %s", errname(errno));
 		return -1;
+	}
+	if (!fn) {
+		close(fd);
+		return 0;
 	}
 	link = bpf_raw_tracepoint_open(NULL, fd);
 	if (link < 0) {
@@ -188,7 +279,7 @@ static int tp_args(const char *event)
 	if (!btf)
 		return -1;
 	snprintf(name, sizeof(name), "btf_trace_%s", event);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	id = btf_find(btf, name, BTF_KIND_TYPEDEF);
 	if (id > 0) {
 		t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);	/* pointer */
 		if (t && btf_is_ptr(t))
@@ -321,7 +412,7 @@ static int fn_arg0_is(const char *fn, const char *want)
 
 	if (!btf)
 		return 0;
-	id = btf__find_by_name_kind(btf, fn, BTF_KIND_FUNC);
+	id = btf_find(btf, fn, BTF_KIND_FUNC);
 	t = id > 0 ? btf__type_by_id(btf, btf__type_by_id(btf, id)->type) : NULL;
 	if (t && btf_is_func_proto(t) && btf_vlen(t) > 0) {
 		t = btf__type_by_id(btf, btf_params(t)[0].type);
@@ -455,7 +546,7 @@ void plan_apply(struct plan *plan, struct bpf_object *obj, unsigned int mask)
 				if (prog)
 					bpf_program__set_autoload(prog, false);
 			}
-		if (!(mask & (1u << h)))
+		if (!(mask & (1u << h)) || hp->status == HOOK_NOT_REQUESTED)
 			continue;
 		for (int i = 0; i < MAX_CANDIDATES && d->cand[i].target; i++) {
 			if (cand_usable(hp, i) && cand_built(&d->cand[i], obj)) {
@@ -542,6 +633,13 @@ int plan_attach(struct plan *plan, struct bpf_object *obj, unsigned int mask)
 		attached++;
 	}
 	return attached;
+}
+
+void plan_not_requested(struct plan *plan, unsigned int mask)
+{
+	for (int h = 0; h < HOOK__MAX; h++)
+		if ((mask & (1u << h)) && plan->hooks[h].status == HOOK_PLANNED)
+			plan->hooks[h].status = HOOK_NOT_REQUESTED;
 }
 
 bool plan_any_planned(const struct plan *plan, unsigned int mask)

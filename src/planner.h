@@ -52,6 +52,7 @@ enum hook_id {
 	HOOK_RSS,
 	HOOK_MM_EXIT,
 	HOOK_VMA_ITER,
+	HOOK_RSS_ITER,
 	HOOK__MAX,
 };
 
@@ -120,6 +121,8 @@ void plan_apply(struct plan *plan, struct bpf_object *obj, unsigned int mask);
 /* Attaches the programs chosen for the hooks in @mask; records per-hook status and links.
  * Returns the number of hooks attached. */
 int plan_attach(struct plan *plan, struct bpf_object *obj, unsigned int mask);
+/* The planned hooks of @mask are left out: this subcommand does not use them. */
+void plan_not_requested(struct plan *plan, unsigned int mask);
 /* True if a hook of @mask has a mechanism waiting to be attached. */
 bool plan_any_planned(const struct plan *plan, unsigned int mask);
 /* Marks the planned hooks of @mask as failed: their object did not load (-@err). */
@@ -139,6 +142,8 @@ bool ensure_tracefs(void);
 /* The kernel's BTF as the planner parsed it (NULL without BTF), and its release. */
 struct btf;
 const struct btf *plan_btf(void);
+/* btf__find_by_name_kind() on it, indexed for FUNC and TYPEDEF names */
+int plan_btf_find(const char *name, int kind);
 void plan_btf_release(void);
 
 #endif /* PFNSCOPE_PLANNER_H */

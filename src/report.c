@@ -754,6 +754,8 @@ static void report_print_plan(const struct report *r, FILE *f)
 					mech_name(c->mech), c->target, c->limits);
 			continue;
 		}
+		if (hp->status == HOOK_NOT_REQUESTED)	/* this subcommand does without it */
+			continue;
 		missing++;
 		fprintf(f, "missing:  %s (%s): %s\n", hp->def->name, hook_status_name(hp->status),
 			hp->def->lost);

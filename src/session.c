@@ -32,12 +32,20 @@ static void stage(const char *what, double t0)
 
 #define STAGE(what) stage(what, t0)
 
-/* /proc/kallsyms takes tens of ms of kernel time to format: it is read on the other CPU while
- * the BPF objects load; the programs need three addresses from it only when they attach. */
-static void *ksyms_thread(void *arg)
+/*
+ * /proc/kallsyms takes 30-40 ms of kernel time to format and as much again to parse here: it
+ * is read on the other CPU, and nothing waits for it before it is needed. The programs need
+ * three addresses before they attach: those are asked of the kernel first (src/kaddr.c, well
+ * under a millisecond), and only taken from the table where the kernel cannot answer. The
+ * table itself is joined by the first caller of session_ksyms() (a report, a trace line).
+ */
+static void kaddrs_publish(struct ksyms_job *j, const struct kaddrs *ka)
 {
-	*(struct ksyms **)arg = ksyms_load();
-	return NULL;
+	pthread_mutex_lock(&j->lock);
+	j->ka = *ka;
+	j->addrs_ready = true;
+	pthread_cond_signal(&j->cond);
+	pthread_mutex_unlock(&j->lock);
 }
 
 static __u64 ksym_addr(const struct ksyms *ks, const char *name)
@@ -45,6 +53,51 @@ static __u64 ksym_addr(const struct ksyms *ks, const char *name)
 	const struct ksym *k = ksyms_by_name((struct ksyms *)ks, name);
 
 	return k ? k->addr : 0;
+}
+
+static void kaddrs_from_table(const struct ksyms *ks, struct kaddrs *ka)
+{
+	ka->special_mapping_name = ksym_addr(ks, "special_mapping_name");
+	ka->vmemmap_base = ksym_addr(ks, "vmemmap_base");
+	ka->zero_pfn = ksym_addr(ks, "zero_pfn");
+}
+
+static void *ksyms_thread(void *arg)
+{
+	struct ksyms_job *j = arg;
+	struct kaddrs ka = {};
+	bool asked = kaddr_lookup(&ka) == 0;
+
+	if (asked)
+		kaddrs_publish(j, &ka);
+	j->ks = ksyms_load();	/* the joiner reads it */
+	if (!asked) {
+		kaddrs_from_table(j->ks, &ka);
+		kaddrs_publish(j, &ka);
+	}
+	return NULL;
+}
+
+static void kaddrs_wait(struct ksyms_job *j, struct kaddrs *ka)
+{
+	pthread_mutex_lock(&j->lock);
+	while (!j->addrs_ready)
+		pthread_cond_wait(&j->cond, &j->lock);
+	*ka = j->ka;
+	pthread_mutex_unlock(&j->lock);
+}
+
+struct ksyms *session_ksyms(struct session *s)
+{
+	if (s->ksyms_pending) {
+		pthread_join(s->ksyms_tid, NULL);
+		s->ksyms_pending = false;
+		s->ks = s->job.ks;
+		if (!s->quiet && (!s->ks || s->ks->all_zero))
+			pr_warn("kernel symbols unavailable (kptr_restrict?): handlers print as "
+				"'?'; sudo sysctl kernel.kptr_restrict=0");
+	}
+	return s->ks;
 }
 
 /* Start-up parses the kernel's BTF (5.5 MB on 6.18) once in the planner and once per BPF
@@ -109,10 +162,9 @@ int session_start(struct session *s, const struct session_opts *o)
 		.lru_vmas = o->lru_vmas,
 	};
 	struct kaddrs ka = {};
-	pthread_t ksyms_tid;
-	bool threaded;
 
 	memset(s, 0, sizeof(*s));
+	s->quiet = o->quiet;
 	for (int i = 0; i < ST__MAX; i++)
 		s->fds.fd[i] = -1;
 	s->fds.vma_cache = -1;
@@ -126,12 +178,15 @@ int session_start(struct session *s, const struct session_opts *o)
 	libbpf_print_setup();
 	startup_heap();
 	STAGE("start");
-	threaded = !pthread_create(&ksyms_tid, NULL, ksyms_thread, &s->ks);
+	pthread_mutex_init(&s->job.lock, NULL);
+	pthread_cond_init(&s->job.cond, NULL);
+	s->ksyms_pending = !pthread_create(&s->ksyms_tid, NULL, ksyms_thread, &s->job);
 	s->io = iomem_load();
 	if (!o->quiet && (!s->io || s->io->all_zero))
 		pr_warn("/proc/iomem addresses unavailable (not root?): pfns cannot be classified");
 	STAGE("iomem");
 	plan_probe(&s->plan, o->backend);
+	plan_not_requested(&s->plan, 1u << (o->rss_sampled ? HOOK_RSS : HOOK_RSS_ITER));
 	gup_prepare(&s->gc, &s->plan, plan_btf());
 	plan_btf_release();	/* libbpf parses its own copy: let it re-use these pages */
 	STAGE("plan");
@@ -145,17 +200,13 @@ int session_start(struct session *s, const struct session_opts *o)
 	STAGE("rss");
 	gup_start(&s->gc, &s->fc, &s->plan);
 	STAGE("gup");
-	if (threaded)
-		pthread_join(ksyms_tid, NULL);
-	else
+	if (s->ksyms_pending) {
+		kaddrs_wait(&s->job, &ka);
+	} else if (kaddr_lookup(&ka)) {	/* no thread: the table now, on this one */
 		s->ks = ksyms_load();
-	STAGE("kallsyms");
-	if (!o->quiet && (!s->ks || s->ks->all_zero))
-		pr_warn("kernel symbols unavailable (kptr_restrict?): handlers print as '?'; "
-			"sudo sysctl kernel.kptr_restrict=0");
-	ka.special_mapping_name = ksym_addr(s->ks, "special_mapping_name");
-	ka.vmemmap_base = ksym_addr(s->ks, "vmemmap_base");
-	ka.zero_pfn = ksym_addr(s->ks, "zero_pfn");
+		kaddrs_from_table(s->ks, &ka);
+	}
+	STAGE("kaddrs");
 	fault_attach(&s->fc, &ka);
 	zap_attach(&s->zc, &ka);
 	rss_attach(&s->rc);
@@ -175,8 +226,6 @@ int session_start(struct session *s, const struct session_opts *o)
 	gup_state_fds(&s->gc, &s->fds);
 	return 0;
 fail:
-	if (threaded)
-		pthread_join(ksyms_tid, NULL);
 	steady_heap();
 	session_stop(s);
 	return EXIT_ENV;
@@ -200,7 +249,7 @@ void session_stop(struct session *s)
 	}
 	s->started = false;
 	iomem_free(s->io);
-	ksyms_free(s->ks);
+	ksyms_free(session_ksyms(s));
 	s->io = NULL;
 	s->ks = NULL;
 }

@@ -4,6 +4,7 @@
 #ifndef PFNSCOPE_SESSION_H
 #define PFNSCOPE_SESSION_H
 
+#include <pthread.h>
 #include "planner.h"
 #include "fault.h"
 #include "zap.h"
@@ -21,7 +22,19 @@ struct session_opts {
 	__u32 ringbuf_bytes;	/* default 16 MiB */
 	const char *pin_dir;	/* agent: maps pinned and re-used there */
 	bool lru_vmas;		/* agent: the VMA table evicts its oldest rows */
+	/* agent: RSS read from the mm counters when asked (rss-iter) instead of a kmem:rss_stat
+	 * program on every change; the other modes keep rss_stat (trace records, peaks) */
+	bool rss_sampled;
 	bool quiet;		/* no warnings about missing symbols/iomem */
+};
+
+/* The kallsyms thread's results (src/session.c) */
+struct ksyms_job {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool addrs_ready;	/* ka is filled */
+	struct kaddrs ka;
+	struct ksyms *ks;	/* read by the joiner */
 };
 
 struct session {
@@ -30,7 +43,11 @@ struct session {
 	struct zap_ctx zc;
 	struct rss_ctx rc;
 	struct gup_ctx gc;
-	struct ksyms *ks;
+	struct ksyms *ks;	/* through session_ksyms(): read on a thread until needed */
+	struct ksyms_job job;
+	pthread_t ksyms_tid;
+	bool ksyms_pending;	/* the thread is still to be joined */
+	bool quiet;
 	struct iomem *io;
 	struct state_fds fds;
 	bool started;
@@ -40,6 +57,9 @@ struct session {
  * an exit code (EXIT_ENV: nothing could attach the fault-count hook, not root, no BTF). */
 int session_start(struct session *s, const struct session_opts *o);
 void session_stop(struct session *s);
+/* The kernel's symbol table, waiting for the thread that reads it the first time (NULL if
+ * unreadable; warns once if it has no addresses). */
+struct ksyms *session_ksyms(struct session *s);
 /* Reads the tables of @mask. 0 or -errno. */
 int session_read(struct session *s, struct state *st, unsigned int mask);
 /* The ring buffer's fd (trace mode). */

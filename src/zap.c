@@ -2,7 +2,9 @@
 /* Open, share the fault object's maps, configure, load, attach: bpf/zap.bpf.c. */
 #include <errno.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "pfnscope.h"
 #include "zap.h"
@@ -11,7 +13,8 @@
 
 const unsigned int zap_hooks_mask =
 	(1u << HOOK_TEARDOWN) | (1u << HOOK_RSS_RMAP) | (1u << HOOK_FORK_COPY) |
-	(1u << HOOK_BAD_PTE) | (1u << HOOK_MM_FORK) | (1u << HOOK_MM_EXIT) | (1u << HOOK_VMA_FREE);
+	(1u << HOOK_BAD_PTE) | (1u << HOOK_MM_FORK) | (1u << HOOK_MM_EXIT) | (1u << HOOK_VMA_FREE) |
+	(1u << HOOK_RSS_ITER);
 
 static int share(struct bpf_map *dst, struct bpf_map *src)
 {
@@ -34,6 +37,7 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 	zc->skel->rodata->trace_mask = f->rodata->trace_mask;
 	zc->skel->rodata->trace_wakeup_bytes = f->rodata->trace_wakeup_bytes;
 	zc->skel->rodata->loader_tgid = f->rodata->loader_tgid;
+	zc->skel->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 	err = share(zc->skel->maps.traced, f->maps.traced) ?:
 	      share(zc->skel->maps.drops, f->maps.drops) ?:
 	      share(zc->skel->maps.vmas, f->maps.vmas) ?:
@@ -73,8 +77,66 @@ void zap_attach(struct zap_ctx *zc, const struct kaddrs *ka)
 	plan_attach(zc->plan, zc->skel->obj, zc->mask);
 }
 
+/* Appends what one pass of @link's iterator writes to @buf (@len and @cap in bytes). */
+static int iter_read(struct bpf_link *link, char **buf, size_t *len, size_t *cap)
+{
+	int fd = bpf_iter_create(bpf_link__fd(link)), err = 0;
+	ssize_t r;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (*len == *cap) {
+			size_t ncap = *cap ? 2 * *cap : 256 * sizeof(struct rss_sample);
+			char *nv = realloc(*buf, ncap);
+
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			*buf = nv;
+			*cap = ncap;
+		}
+		r = read(fd, *buf + *len, *cap - *len);
+		if (r <= 0) {
+			err = r < 0 ? -errno : 0;
+			break;
+		}
+		*len += r;
+	}
+	close(fd);
+	return err;
+}
+
+int zap_rss_sample(struct zap_ctx *zc, struct rss_sample **out, size_t *n)
+{
+	size_t cap = 0, len = 0;
+	char *v = NULL;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	if (!zc->skel || !plan_hook_active(zc->plan, HOOK_RSS_ITER))
+		return -ENOENT;
+	if (!zc->rss_link) {	/* one iterator link for the session, an fd per read */
+		zc->rss_link = bpf_program__attach_iter(zc->skel->progs.rss_iter, NULL);
+		if (!zc->rss_link)
+			return -errno;
+	}
+	err = iter_read(zc->rss_link, &v, &len, &cap);
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = (struct rss_sample *)v;
+	*n = len / sizeof(struct rss_sample);
+	return 0;
+}
+
 void zap_stop(struct zap_ctx *zc)
 {
+	bpf_link__destroy(zc->rss_link);
+	zc->rss_link = NULL;
 	if (zc->plan)
 		plan_detach(zc->plan, zc->mask);
 	zap_bpf__destroy(zc->skel);

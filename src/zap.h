@@ -3,6 +3,7 @@
 #ifndef PFNSCOPE_ZAP_H
 #define PFNSCOPE_ZAP_H
 
+#include <stddef.h>
 #include "fault.h"
 
 extern const unsigned int zap_hooks_mask;
@@ -13,6 +14,7 @@ struct zap_ctx {
 	struct zap_bpf *skel;
 	struct plan *plan;
 	unsigned int mask;
+	struct bpf_link *rss_link;	/* the rss-iter link, made on first use */
 };
 
 /* Loads the zap object sharing the maps of the loaded fault object @fc. A failure to load is
@@ -21,5 +23,8 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan);
 /* Writes @ka into the programs' globals and attaches (nothing if it did not load). */
 void zap_attach(struct zap_ctx *zc, const struct kaddrs *ka);
 void zap_stop(struct zap_ctx *zc);
+/* One pass of rss-iter: the mm counters of every traced process now (*@out malloc'ed, @n
+ * records). -ENOENT where the iterator is not loaded. */
+int zap_rss_sample(struct zap_ctx *zc, struct rss_sample **out, size_t *n);
 
 #endif /* PFNSCOPE_ZAP_H */

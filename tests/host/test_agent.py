@@ -204,6 +204,62 @@ ok(metric(text, "pfnscope_agent_state_reused") == 1, "the new agent continues th
 after = metric(text, "pfnscope_page_faults_by_comm_total", comm="pfnagentstorm")
 ok(after is not None and after == before, "counters survive the restart (%s == %s)" % (after, before))
 
+# RSS: the gauge is the kernel's mm counters read each interval by rss-iter, with no
+# kmem:rss_stat program on the fault path. A holder maps 16,384 private anonymous pages and
+# 8,192 shared anonymous (shmem) pages and keeps still; the gauge moves by what the holder's
+# /proc/PID/status moved (other processes' noise: < 512 pages either way on this machine).
+text = metrics()
+ok(metric(text, "pfnscope_hook_attached", hook="rss") == 0 and
+   metric(text, "pfnscope_hook_attached", hook="rss-iter") == 1,
+   "agent: rss-iter attached, no kmem:rss_stat program")
+progs = json.loads(run(["bpftool", "prog", "show", "-j"]).stdout or "[]")
+ok(not any(pr.get("name", "").startswith("rss_tp") for pr in progs),
+   "agent: no rss_stat program loaded in the kernel (one program per fault)")
+HOLDER = r"""
+import mmap, sys
+def status():
+    d = {}
+    for l in open("/proc/self/status"):
+        k, _, v = l.partition(":")
+        if k in ("RssAnon", "RssShmem"):
+            d[k] = int(v.split()[0]) // 4
+    return d
+print(status(), flush=True)
+sys.stdin.readline()
+a = mmap.mmap(-1, 16384 * 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+s = mmap.mmap(-1, 8192 * 4096, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+for i in range(0, 16384 * 4096, 4096):
+    a[i] = 1
+for i in range(0, 8192 * 4096, 4096):
+    s[i] = 1
+print(status(), flush=True)
+sys.stdin.readline()
+"""
+
+
+def gauge_after_tick():
+    time.sleep(1.2)     # two 0.5 s intervals: a tick that started after the change
+    t = metrics()
+    return {m: metric(t, "pfnscope_rss_pages", member=m) for m in ("anon", "shmem")}
+
+
+holder = subprocess.Popen([sys.executable, "-c", HOLDER], stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True)
+st0 = eval(holder.stdout.readline())
+g0 = gauge_after_tick()
+holder.stdin.write("\n")
+holder.stdin.flush()
+st1 = eval(holder.stdout.readline())
+g1 = gauge_after_tick()
+holder.stdin.write("\n")
+holder.stdin.flush()
+holder.wait()
+for key, m in (("RssAnon", "anon"), ("RssShmem", "shmem")):
+    want = st1[key] - st0[key]
+    got = (g1[m] - g0[m]) if g0[m] is not None and g1[m] is not None else None
+    ok(got is not None and abs(got - want) < 512,
+       "pfnscope_rss_pages{member=%s} moved %s pages, the holder's %s %d" % (m, got, key, want))
+
 # SIGHUP reloads the policy
 pol = os.path.join(tmp, "policy")
 with open(pol, "w") as f:

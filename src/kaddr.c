@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The kernel addresses the programs read at run time, asked of the kernel itself: a
+ * BPF_PROG_TYPE_SYSCALL program run once (BPF_PROG_TEST_RUN) calls bpf_kallsyms_lookup_name()
+ * (5.16+; a binary search over the sorted names on 6.2+) for each, so attaching never waits
+ * for /proc/kallsyms, which takes 30-40 ms of kernel time to format on the host.
+ *
+ * The program is assembled here, not built as a skeleton: it runs on the kallsyms thread
+ * while libbpf loads the other objects on the main one, and bpf_prog_load() is a plain
+ * syscall wrapper with no library state.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include "kaddr.h"
+
+#define NAME_MAX_LEN	56			/* a name fits 7 words + NUL */
+#define NAME_OFF	(-64)			/* r10-64: the name, 8 words */
+#define RES_OFF		(-72)			/* r10-72: the helper's result */
+
+static const char *const kaddr_names[KADDR__MAX] = {
+	[KADDR_SPECIAL_MAPPING_NAME] = "special_mapping_name",
+	[KADDR_VMEMMAP_BASE] = "vmemmap_base",
+	[KADDR_ZERO_PFN] = "zero_pfn",
+};
+
+static struct bpf_insn insn(__u8 code, __u8 dst, __u8 src, __s16 off, __s32 imm)
+{
+	return (struct bpf_insn){ .code = code, .dst_reg = dst, .src_reg = src, .off = off,
+				  .imm = imm };
+}
+
+/* r6 = ctx; per name: the name on the stack, bpf_kallsyms_lookup_name(name, len + 1, 0,
+ * &res), ctx[i] = res (0 when absent); return 0 */
+static int assemble(struct bpf_insn *p, int cap)
+{
+	int n = 0;
+
+#define EMIT(x) do { if (n >= cap) return -E2BIG; p[n++] = (x); } while (0)
+	EMIT(insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0));
+	for (int i = 0; i < KADDR__MAX; i++) {
+		size_t len = strlen(kaddr_names[i]);
+		char name[NAME_MAX_LEN + 8] = {};
+
+		if (len > NAME_MAX_LEN)
+			return -ENAMETOOLONG;
+		memcpy(name, kaddr_names[i], len);
+		for (size_t w = 0; w <= len / 8; w++) {
+			__u64 v;
+
+			memcpy(&v, name + 8 * w, 8);
+			/* r1 = v (ld_imm64: two instructions), *(u64 *)(r10 + off) = r1 */
+			EMIT(insn(BPF_LD | BPF_DW | BPF_IMM, BPF_REG_1, 0, 0, (__u32)v));
+			EMIT(insn(0, 0, 0, 0, v >> 32));
+			EMIT(insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_10, BPF_REG_1,
+				  NAME_OFF + 8 * w, 0));
+		}
+		EMIT(insn(BPF_ST | BPF_MEM | BPF_DW, BPF_REG_10, 0, RES_OFF, 0));
+		EMIT(insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_1, BPF_REG_10, 0, 0));
+		EMIT(insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_1, 0, 0, NAME_OFF));
+		EMIT(insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_2, 0, 0, len + 1));
+		EMIT(insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_3, 0, 0, 0));
+		EMIT(insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_4, BPF_REG_10, 0, 0));
+		EMIT(insn(BPF_ALU64 | BPF_ADD | BPF_K, BPF_REG_4, 0, 0, RES_OFF));
+		EMIT(insn(BPF_JMP | BPF_CALL, 0, 0, 0, BPF_FUNC_kallsyms_lookup_name));
+		EMIT(insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_10, RES_OFF, 0));
+		EMIT(insn(BPF_STX | BPF_MEM | BPF_DW, BPF_REG_6, BPF_REG_1, 8 * i, 0));
+	}
+	EMIT(insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0));
+	EMIT(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
+#undef EMIT
+	return n;
+}
+
+int kaddr_lookup(struct kaddrs *ka)
+{
+	struct bpf_insn prog[KADDR__MAX * 20 + 4];
+	__u64 out[KADDR__MAX] = {};
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = out, .ctx_size_in = sizeof(out));
+	/* syscall programs must be sleepable (they may call bpf_sys_bpf()) */
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .prog_flags = BPF_F_SLEEPABLE);
+	int n = assemble(prog, sizeof(prog) / sizeof(prog[0])), fd, err;
+
+	if (n < 0)
+		return n;
+	fd = bpf_prog_load(BPF_PROG_TYPE_SYSCALL, "pfnscope_kaddr", "GPL", prog, n, &opts);
+	if (fd < 0)
+		return -errno;	/* before 5.16, or refused: the caller reads kallsyms */
+	err = bpf_prog_test_run_opts(fd, &run) ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	ka->special_mapping_name = out[KADDR_SPECIAL_MAPPING_NAME];
+	ka->vmemmap_base = out[KADDR_VMEMMAP_BASE];
+	ka->zero_pfn = out[KADDR_ZERO_PFN];
+	return 0;
+}
