@@ -426,6 +426,18 @@ n = prom_metric("agent1.prom", "pfnscope_findings_total", rule="NONRAM_PAGE", mo
 ok(n is not None and n >= 1, "agent metric: NONRAM_PAGE finding of module pfnfix (%s)" % n)
 ok(prom_metric("agent1.prom", "pfnscope_pages_installed_total", **{"class": "mmio"}) >= 4,
    "agent metric: the 4 VGA pages counted as installed mmio pages")
+# RSS gauge: read by rss-iter from 6.1's atomic mm counters, no rss_stat program in the agent
+ok(prom_metric("agent-rss1.prom", "pfnscope_hook_attached", hook="rss-iter") == 1 and
+   prom_metric("agent-rss1.prom", "pfnscope_hook_attached", hook="rss") == 0,
+   "agent on 6.1: rss-iter attached, no kmem:rss_stat program")
+held = [int(a) // 4 for a in re.findall(r"status RssAnon=(\d+)", text("agent-rss.out"))]
+g0 = prom_metric("agent-rss0.prom", "pfnscope_rss_pages", member="anon")
+g1 = prom_metric("agent-rss1.prom", "pfnscope_rss_pages", member="anon")
+moved = g1 - g0 if g0 is not None and g1 is not None else None
+# the agent's and the shell's own pages move too: 300 pages of slack against ~8,400
+ok(len(held) == 2 and moved is not None and abs(moved - sum(held)) < 300,
+   "agent gauge pfnscope_rss_pages{member=anon} moved %s pages while rsswork and its child "
+   "held %s (their /proc/PID/status RssAnon)" % (moved, held), text("agent-rss.out")[-600:])
 v0 = dict(x.split() for x in text("agent-vmstat0.txt").splitlines())
 v1 = dict(x.split() for x in text("agent-vmstat1.txt").splitlines())
 held = (int(v1["nr_foll_pin_acquired"]) - int(v0["nr_foll_pin_acquired"])) - \

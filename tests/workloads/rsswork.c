@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rsswork [--file PATH] [--shm PATH] [--dev PATH] [--quiet-ms MS]
+ * rsswork [--file PATH] [--shm PATH] [--dev PATH] [--quiet-ms MS] [--extra-anon PAGES]
  *
  * Builds VMAs of every RSS kind, then stays still for MS milliseconds (default 600) so a
  * sampler can compare its view with the kernel's, then exits:
@@ -9,6 +9,7 @@
  *   shared file   16 pages of --file mapped MAP_SHARED, 8 read
  *   shmem         16 pages of --shm (a tmpfs file) MAP_SHARED, 12 written
  *   device        8 pages of --dev (e.g. /dev/pfnfix_reserved) read
+ *   extra anon    PAGES pages, all written (default none): a large, known RSS change
  * and forks a child that writes 20 of the anon pages (copy-on-write) and keeps still too.
  * Both processes print, from their own /proc/self/smaps and /proc/self/status at the start of
  * the still window:
@@ -141,7 +142,7 @@ int main(int argc, char **argv)
 {
 	const char *file = NULL, *shm = NULL, *dev = NULL;
 	volatile unsigned char *p;
-	long quiet_ms = 600;
+	long quiet_ms = 600, extra = 0;
 	pid_t child;
 
 	for (int i = 1; i < argc; i++) {
@@ -153,9 +154,11 @@ int main(int argc, char **argv)
 			dev = argv[++i];
 		else if (!strcmp(argv[i], "--quiet-ms") && i + 1 < argc)
 			quiet_ms = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--extra-anon") && i + 1 < argc)
+			extra = atol(argv[++i]);
 		else {
 			fprintf(stderr, "usage: rsswork [--file PATH] [--shm PATH] [--dev PATH] "
-				"[--quiet-ms MS]\n");
+				"[--quiet-ms MS] [--extra-anon PAGES]\n");
 			return 2;
 		}
 	}
@@ -190,6 +193,12 @@ int main(int argc, char **argv)
 
 		for (long i = 0; i < 8; i++)
 			(void)q[i * PG];
+	}
+	if (extra > 0) {
+		volatile unsigned char *q = map(NULL, extra, MAP_PRIVATE, PROT_READ | PROT_WRITE);
+
+		for (long i = 0; i < extra; i++)
+			q[i * PG] = 6;
 	}
 	fflush(stdout);
 	child = fork();

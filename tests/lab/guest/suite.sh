@@ -138,6 +138,16 @@ grep nr_foll_pin /proc/vmstat > agent-vmstat0.txt
 fixmap /dev/pfnfix_vga 4 > agent-fix.out 2>&1
 pinuser leak 3 --hold 0 > agent-pin.out 2>&1
 faultstorm 4 2 > agent-storm.out 2>&1
+# RSS gauge (rss-iter on 6.1's atomics): rsswork and its child hold 2 x ~4,200 anon pages still
+agent_wait_ticks 1
+agent_metrics agent-rss0.prom
+rsswork --extra-anon 4096 --quiet-ms 60000 > agent-rss.out 2>&1 &
+i=0; while [ $i -lt 240 ] && [ "$(grep -c ' status ' agent-rss.out)" -lt 2 ]; do
+	i=$((i + 1)); sleep 0.5
+done
+agent_wait_ticks 2
+agent_metrics agent-rss1.prom
+pkill rsswork
 echo 1 > /proc/sys/vm/stat_refresh
 grep nr_foll_pin /proc/vmstat > agent-vmstat1.txt
 agent_wait_ticks 2
@@ -149,7 +159,8 @@ pfnscope agent --stop > agent-stop.out 2>&1
 sleep 0.5
 ls /sys/fs/bpf/pfnscope > agent-left.txt 2>&1
 emit agent.log agent0.prom agent1.prom agent.ndjson agent-vmstat0.txt agent-vmstat1.txt \
-	agent-fix.out agent-pin.out agent-storm.out agent-snapshot.json agent-snapshot.err \
+	agent-fix.out agent-pin.out agent-storm.out agent-rss0.prom agent-rss1.prom agent-rss.out \
+	agent-snapshot.json agent-snapshot.err \
 	agent-pins.json agent-pins.err agent-caps.txt agent-stop.out agent-left.txt
 
 # soak (bounded, 20 s): two workers churn faults, munmap and pins with the agent attached
