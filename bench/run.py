@@ -95,6 +95,7 @@ def stop(p):
 # quiet one: a second is given), and whether it is made of BPF programs (bpf_cost()).
 TRACERS = {
     "empty tp_btf floor": ([FLOOR], "attached", True),
+    "ring-buffer floor": ([FLOOR, "--ringbuf"], "attached", True),
     "pfnscope agent": ([PFNSCOPE, "agent", "--listen", "127.0.0.1:19464", "-i", "1"],
                        "serving http", True),
     "pfnscope trace": (["sh", "-c", "exec %s trace >/dev/null" % PFNSCOPE], "tracing", True),
@@ -134,7 +135,7 @@ def config_runner(name, args):
     raise ValueError(name)
 
 
-CONFIGS = ["empty tp_btf floor", "pfnscope agent", "pfnscope check", "pfnscope trace",
+CONFIGS = ["empty tp_btf floor", "ring-buffer floor", "pfnscope agent", "pfnscope check", "pfnscope trace",
            "pfnscope record", "bpftrace", "perf stat", "perf record"]
 
 

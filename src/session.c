@@ -202,9 +202,10 @@ int session_start(struct session *s, const struct session_opts *o)
 	STAGE("gup");
 	if (s->ksyms_pending) {
 		kaddrs_wait(&s->job, &ka);
-	} else if (kaddr_lookup(&ka)) {	/* no thread: the table now, on this one */
+	} else {	/* no thread: the table now, on this one */
 		s->ks = ksyms_load();
-		kaddrs_from_table(s->ks, &ka);
+		if (kaddr_lookup(&ka))
+			kaddrs_from_table(s->ks, &ka);
 	}
 	STAGE("kaddrs");
 	fault_attach(&s->fc, &ka);
