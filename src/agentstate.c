@@ -47,6 +47,22 @@ int bpffs_ensure(void)
 	return 0;
 }
 
+bool on_bpffs(const char *dir)
+{
+	char parent[512], *slash;
+	struct statfs st;
+
+	if (!statfs(dir, &st))
+		return st.f_type == BPF_FS_MAGIC;
+	/* not made yet: its parent decides where it will be */
+	snprintf(parent, sizeof(parent), "%s", dir);
+	slash = strrchr(parent, '/');
+	if (!slash)
+		return !statfs(".", &st) && st.f_type == BPF_FS_MAGIC;
+	*(slash == parent ? slash + 1 : slash) = '\0';
+	return !statfs(parent, &st) && st.f_type == BPF_FS_MAGIC;
+}
+
 bool agent_state_open(const char *dir, struct state_fds *fds)
 {
 	LIBBPF_OPTS(bpf_obj_get_opts, opts, .file_flags = BPF_F_RDONLY);

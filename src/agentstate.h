@@ -15,6 +15,8 @@
 pid_t agent_running(void);
 /* Mounts bpffs on /sys/fs/bpf if it is not. 0 or -errno. */
 int bpffs_ensure(void);
+/* True if @dir is (or, not made yet, would be) on a BPF filesystem: pins live nowhere else. */
+bool on_bpffs(const char *dir);
 /* Opens the pinned tables of @dir read-only into @fds; false if there is no agent state. */
 bool agent_state_open(const char *dir, struct state_fds *fds);
 void agent_state_close(struct state_fds *fds);

@@ -397,6 +397,12 @@ int cmd_agent(int argc, char **argv)
 		pr_err("bpffs is not mounted on /sys/fs/bpf and cannot be: %s", strerror(-err));
 		goto out;
 	}
+	if (!on_bpffs(args.state_dir)) {
+		pr_err("--state-dir %s is not on a BPF filesystem (bpffs): use a directory under "
+		       "/sys/fs/bpf", args.state_dir);
+		ret = EXIT_USAGE;
+		goto out;
+	}
 	so.backend = args.backend;
 	so.max_vmas = args.max_vmas;
 	so.pin_dir = args.state_dir;

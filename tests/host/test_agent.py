@@ -102,6 +102,9 @@ p = run([PFNSCOPE, "agent", "--listen", "127.0.0.1:%d" % APORT])
 taken.close()
 ok(p.returncode == 3 and "cannot listen" in p.stderr and len(p.stderr.strip().splitlines()) == 1,
    "--listen on a taken port: exit 3, one line", p.stderr)
+p = run([PFNSCOPE, "agent", "--listen", "127.0.0.1:%d" % APORT, "--state-dir", tmp + "/state"])
+ok(p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and "bpffs" in p.stderr,
+   "--state-dir off bpffs: exit 2, one line", p.stderr)
 ok(not os.path.exists(STATE), "nothing pinned after a failed start")
 p = run([PFNSCOPE, "snapshot"])
 ok(p.returncode == 3 and "no agent state" in p.stderr, "snapshot without an agent: exit 3, says why",
