@@ -44,9 +44,14 @@ if pr:
     anon = [v for v in vmas_of(doc, pr["pid"])
             if v["kind"] == "anon" and v["size"] == 8 << 20]
     got = sum(v["faults"] for v in anon)
-    ok(got == 3 * 8 * PAGES_PER_MIB,
-       "faults in the 8 MiB anon VMAs equal the pages the workload touched (%d)" %
-       (3 * 8 * PAGES_PER_MIB), "got %d in %d rows" % (got, len(anon)))
+    # every touched page faults once; the kernel may count a page twice (a page migrated or
+    # compacted mid-storm faults again), and the loop's own minflt+majflt says how often
+    loop = int(p.stdout.split("in_loop_faults=")[1].split()[0]) if "in_loop_faults=" in \
+        p.stdout else -1
+    ok(3 * 8 * PAGES_PER_MIB <= got <= loop,
+       "faults in the 8 MiB anon VMAs: the pages the workload touched (%d), no more than the "
+       "kernel counted over the loop (%d)" % (3 * 8 * PAGES_PER_MIB, loop),
+       "got %d in %d rows" % (got, len(anon)))
     ok(pr["task_minflt"] == pr["stat_minflt"] and pr["task_majflt"] == pr["stat_majflt"],
        "task->min_flt at exit equals /proc/PID/stat of the zombie", pr)
     kernel = pr["stat_minflt"] + pr["stat_majflt"]
