@@ -6,6 +6,9 @@
 #include "pfnscope.h"
 #include "trace.h"
 
+#ifndef EEXIST
+#define EEXIST 17
+#endif
 #ifndef E2BIG
 #define E2BIG 7
 #endif

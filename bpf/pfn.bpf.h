@@ -15,7 +15,9 @@ typedef struct { __u64 val; } pfn_t___old;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);	/* rows on demand: common.bpf.h */
+	/* rows on demand where no pfn hook attaches (the 6.18 host: the map is unused there);
+	 * the loader preallocates it where one does (src/fault.c) */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct pfn_key);
 	__type(value, struct pfn_val);
@@ -60,7 +62,9 @@ static __always_inline void pfn_record(struct vm_area_struct *vma, __u32 tgid, _
 		case 0:
 			count_add(CNT_PFN_ROWS, 1);
 			break;
-		case -E2BIG:
+		case -EEXIST:	/* another CPU made it meanwhile */
+			break;
+		default:	/* full, or no element to be had (-ENOMEM): no row, counted */
 			count_drop(DROP_PFN_MAP_FULL);
 			return;
 		}

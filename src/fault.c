@@ -53,6 +53,16 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, const struct fault_opts
 	}
 
 	plan_apply(plan, fc->skel->obj, fc->mask);
+	/*
+	 * Where a pfn hook attaches, its rows come in bursts of new keys (a driver's fault handler
+	 * mapping page after page): allocated on demand, the per-CPU element cache of a fresh
+	 * table (a few elements, refilled through irq_work) ran dry in the lab and the 4th of
+	 * four VGA pages had no row. Preallocated there, as `pins` is.
+	 */
+	if (plan_any_planned(plan, (1u << HOOK_FAULT_RETURN) | (1u << HOOK_PFN_INSERT) |
+			     (1u << HOOK_PTE_INSTALL) | (1u << HOOK_PFN_REMAP) |
+			     (1u << HOOK_PAGE_INSERT)))
+		bpf_map__set_map_flags(fc->skel->maps.pfn_hits, 0);
 	err = fault_bpf__load(fc->skel);
 	if (err) {
 		pr_err("cannot load the fault BPF programs: %s (run with -v for the verifier log)",
