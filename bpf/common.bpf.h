@@ -56,6 +56,14 @@ static __always_inline void count_add(__u32 which, __u64 n)
 		*v += n;
 }
 
+/* A BPF_NOEXIST insert that made no row: the table is full (-E2BIG) or, for a table whose
+ * rows come on demand, no element could be had (-ENOMEM). -EEXIST is a row another CPU made
+ * meanwhile, which the caller looks up. */
+static __always_inline bool insert_failed(long err)
+{
+	return err && err != -EEXIST;
+}
+
 static __always_inline void count_drop(__u32 reason)
 {
 	__u64 *v = bpf_map_lookup_elem(&drops, &reason);

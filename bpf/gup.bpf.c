@@ -227,7 +227,7 @@ static __always_inline void grabbed(void *ctx, struct page *page, __u64 refs, __
 			init.mm_id = m ? m->id : 0;
 			init.addr = cur->addr;
 		}
-		if (bpf_map_update_elem(&pins, &pfn, &init, BPF_NOEXIST) == -E2BIG)
+		if (insert_failed(bpf_map_update_elem(&pins, &pfn, &init, BPF_NOEXIST)))
 			count_drop(DROP_PIN_MAP_FULL);
 		pv = bpf_map_lookup_elem(&pins, &pfn);
 	}

@@ -58,13 +58,11 @@ static __always_inline void pfn_record(struct vm_area_struct *vma, __u32 tgid, _
 		init.example_pfn = pfn;
 		init.first_ns = now;
 		init.fault_fn = (__u64)BPF_CORE_READ(vma, vm_ops, fault);
-		switch (bpf_map_update_elem(&pfn_hits, &key, &init, BPF_NOEXIST)) {
-		case 0:
+		long err = bpf_map_update_elem(&pfn_hits, &key, &init, BPF_NOEXIST);
+
+		if (!err)
 			count_add(CNT_PFN_ROWS, 1);
-			break;
-		case -EEXIST:	/* another CPU made it meanwhile */
-			break;
-		default:	/* full, or no element to be had (-ENOMEM): no row, counted */
+		else if (insert_failed(err)) {
 			count_drop(DROP_PFN_MAP_FULL);
 			return;
 		}

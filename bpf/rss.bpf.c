@@ -51,7 +51,7 @@ static __always_inline void rss_update(__u32 mm_id, bool curr, __u32 member, __s
 		if (!tgid_traced(tgid))
 			return;
 		init.tgid = curr ? tgid : 0;
-		if (bpf_map_update_elem(&rss_mm, &mm_id, &init, BPF_NOEXIST) == -E2BIG) {
+		if (insert_failed(bpf_map_update_elem(&rss_mm, &mm_id, &init, BPF_NOEXIST))) {
 			count_drop(DROP_PROC_MAP_FULL);
 			return;
 		}

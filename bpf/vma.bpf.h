@@ -77,7 +77,7 @@ static __always_inline struct proc_val *proc_get(__u32 tgid)
 
 	if (p)
 		return p;
-	if (bpf_map_update_elem(&procs, &tgid, &zero, BPF_NOEXIST) == -E2BIG) {
+	if (insert_failed(bpf_map_update_elem(&procs, &tgid, &zero, BPF_NOEXIST))) {
 		count_drop(DROP_PROC_MAP_FULL);
 		return NULL;
 	}
@@ -148,6 +148,7 @@ static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, 
 	};
 	struct vma_val *v = bpf_map_lookup_elem(&vmas, &key);
 	__u32 zero = 0;
+	long err;
 
 	if (v) {
 		v->vm_start = start;
@@ -175,11 +176,10 @@ static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, 
 	v->remote = BPF_CORE_READ(vma, vm_mm) != BPF_CORE_READ(task, mm);
 	bpf_probe_read_kernel_str(v->comm, sizeof(v->comm), task->comm);
 	vma_fill_name(v, vma);
-	switch (bpf_map_update_elem(&vmas, &key, v, BPF_NOEXIST)) {
-	case 0:
+	err = bpf_map_update_elem(&vmas, &key, v, BPF_NOEXIST);
+	if (!err)
 		count_add(CNT_VMA_ROWS, 1);
-		break;
-	case -E2BIG:
+	else if (insert_failed(err)) {
 		count_drop(DROP_VMA_MAP_FULL);
 		return NULL;
 	}
