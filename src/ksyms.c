@@ -92,10 +92,11 @@ struct ksyms *ksyms_parse(FILE *f)
 		nlen = strlen(name);
 		if (!nlen || nlen > 255 || !strncmp(name, "__pfx_", 6))
 			continue;
-		/* pfnscope's own short-lived programs (named pfnscope_*: the planner's trials,
-		 * src/kaddr.c's lookup) come and go while kallsyms is read on another thread: an
-		 * address near one is not in it */
-		if (mod && !strcmp(mod, "bpf") && strstr(name, "_pfnscope_"))
+		/* the planner's trial programs and the address lookup (src/kaddr.c) live for
+		 * microseconds while kallsyms is read on another thread: an address near one is
+		 * not in it */
+		if (nlen > 15 && (!strcmp(name + nlen - 15, "_pfnscope_trial") ||
+				  !strcmp(name + nlen - 15, "_pfnscope_kaddr")))
 			continue;
 		if (ks->nr == ks->cap) {
 			size_t cap = ks->cap ? ks->cap * 2 : 4096;
