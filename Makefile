@@ -103,7 +103,7 @@ $(BUILD)/bench/storm: bench/storm.c | $(BUILD)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -o $@ $<
 
-$(BUILD)/bench/floor.bpf.o: bench/floor.bpf.c $(VMLINUX) | $(BUILD)/bench
+$(BUILD)/bench/floor.bpf.o: bench/floor.bpf.c bpf/common.bpf.h include/trace.h $(VMLINUX) | $(BUILD)/bench
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -111,9 +111,10 @@ $(BUILD)/bench/floor.skel.h: $(BUILD)/bench/floor.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name floor_bpf > $@
 
-$(BUILD)/bench/floor: bench/floor.c $(BUILD)/bench/floor.skel.h
+$(BUILD)/bench/floor: bench/floor.c src/evring.c $(BUILD)/bench/floor.skel.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -Wall -Wextra -I$(BUILD)/bench $< -lbpf -lelf -lz -o $@
+	$(Q)$(CC) -O2 -Wall -Wextra -I$(BUILD)/bench -Iinclude -Isrc bench/floor.c src/evring.c \
+		-lbpf -lelf -lz -o $@
 
 bench: all $(BUILD)/bench/storm $(BUILD)/bench/floor
 	$(Q)python3 bench/run.py

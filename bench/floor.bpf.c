@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The mechanism's floor on the hooks pfnscope uses on a tracepoint kernel: empty programs
- * (floor_*), and the same hooks writing one 64-byte record per event to a ring buffer the way
- * trace and record do (reserve, a timestamp, submit without a wakeup: ring_*), the floor of
- * any per-event stream. bench/floor.c loads one pair or the other.
+ * (floor_*); the same hooks writing one 64-byte record per event to a BPF ring buffer
+ * (reserve, a timestamp, submit without a wakeup: ring_*), the floor of any per-event stream
+ * through BPF_MAP_TYPE_RINGBUF; and the same record through the per-CPU rings trace and record
+ * use (bpf/common.bpf.h's trace_reserve()/trace_submit(): pcpu_*), the floor of pfnscope's own
+ * stream. bench/floor.c loads one pair.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -54,5 +57,25 @@ SEC("tracepoint/kmem/rss_stat")
 int ring_rss(void *ctx)
 {
 	emit();
+	return 0;
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(pcpu_fault)
+{
+	struct trace_rec *e = trace_reserve(TE_FAULT);
+
+	if (e)
+		trace_submit(e);
+	return 0;
+}
+
+SEC("tracepoint/kmem/rss_stat")
+int pcpu_rss(void *ctx)
+{
+	struct trace_rec *e = trace_reserve(TE_RSS);
+
+	if (e)
+		trace_submit(e);
 	return 0;
 }

@@ -96,6 +96,7 @@ def stop(p):
 TRACERS = {
     "empty tp_btf floor": ([FLOOR], "attached", True),
     "ring-buffer floor": ([FLOOR, "--ringbuf"], "attached", True),
+    "per-CPU ring floor": ([FLOOR, "--pcpu"], "attached", True),
     "pfnscope agent": ([PFNSCOPE, "agent", "--listen", "127.0.0.1:19464", "-i", "1"],
                        "serving http", True),
     "pfnscope trace": (["sh", "-c", "exec %s trace >/dev/null" % PFNSCOPE], "tracing", True),
@@ -135,8 +136,9 @@ def config_runner(name, args):
     raise ValueError(name)
 
 
-CONFIGS = ["empty tp_btf floor", "ring-buffer floor", "pfnscope agent", "pfnscope check", "pfnscope trace",
-           "pfnscope record", "bpftrace", "perf stat", "perf record"]
+CONFIGS = ["empty tp_btf floor", "ring-buffer floor", "per-CPU ring floor", "pfnscope agent",
+           "pfnscope check", "pfnscope trace", "pfnscope record", "bpftrace", "perf stat",
+           "perf record"]
 
 
 def losses(out):

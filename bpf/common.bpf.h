@@ -6,6 +6,11 @@
 #include "pfnscope.h"
 #include "trace.h"
 
+#ifndef READ_ONCE
+#define READ_ONCE(x)		(*(const volatile typeof(x) *)&(x))
+#define WRITE_ONCE(x, v)	(*(volatile typeof(x) *)&(x) = (v))
+#endif
+
 #ifndef EEXIST
 #define EEXIST 17
 #endif
@@ -73,47 +78,83 @@ static __always_inline void count_drop(__u32 reason)
 }
 
 /*
- * Trace/record mode: each type in trace_mask goes to the ring buffer `events` (shared by every
- * object). Wakeups are batched: the consumer is woken only once trace_wakeup_bytes are waiting
- * (a wakeup per event costs an irq_work and a context switch; the consumer also polls on a
- * timer). With trace_mask 0 the verifier removes all of this as dead code.
+ * Trace/record mode: each type in trace_mask goes to `events`, one lock-free ring per CPU
+ * (layout in trace.h; userspace: src/evring.c), read by the consumer on a timer.
+ *
+ * Not BPF_MAP_TYPE_RINGBUF: bpf_ringbuf_reserve() takes the ring's spinlock with interrupts
+ * off (__bpf_ringbuf_reserve()), and on the host that alone cost ~400 ns a record against
+ * ~200 ns for the whole record here (docs/performance.md). Not a perf buffer either:
+ * bpf_perf_event_output() copies from the stack and needs the program's ctx, which the
+ * helpers deep in the fault path do not have.
+ *
+ * Programs on one CPU can nest (an fentry program is preemptible; tracepoint programs run with
+ * preemption off), so a record is taken with a compare-and-swap on the producer position and
+ * published by its seq word. With trace_mask 0 the verifier removes all of this as dead code.
  */
 const volatile __u32 trace_mask = 0;
-const volatile __u64 trace_wakeup_bytes = 0;
+const volatile __u32 trace_slots = 0;	/* records per CPU, a power of 2 (loader) */
 
 struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 4096);	/* sized by the loader in trace mode */
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);		/* sized by the loader in trace mode */
+	__type(key, __u32);
+	__type(value, struct trace_rec);
 } events SEC(".maps");
+
+static __always_inline struct trace_rec *ring_slot(__u32 idx)
+{
+	return bpf_map_lookup_elem(&events, &idx);
+}
 
 static __always_inline struct trace_rec *trace_reserve(__u32 type)
 {
-	struct trace_rec *e;
-	__u64 id;
+	struct trace_rec *prod, *cons, *e = NULL;
+	__u32 base;
+	__u64 pos, id;
+	int i;
 
 	if (!(trace_mask & (1u << type)))
 		return NULL;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_drop(DROP_RINGBUF_FULL);
-		return NULL;
+	base = bpf_get_smp_processor_id() * (trace_slots + TRACE_RING_HDR);
+	prod = ring_slot(base);
+	cons = ring_slot(base + 1);
+	if (!prod || !cons)
+		goto full;
+	for (i = 0; i < 3; i++) {	/* a nested program may take the position first */
+		pos = READ_ONCE(prod->ts_ns);
+		if (pos - READ_ONCE(cons->ts_ns) >= trace_slots)
+			goto full;
+		e = ring_slot(base + TRACE_RING_HDR + (pos & (trace_slots - 1)));
+		if (!e)
+			goto full;
+		if (__sync_val_compare_and_swap(&prod->ts_ns, pos, pos + 1) == pos)
+			break;
+		e = NULL;
 	}
+	if (!e)
+		goto full;
+	WRITE_ONCE(e->seq, TRACE_SEQ(pos) | TRACE_SEQ_BUSY);
 	id = bpf_get_current_pid_tgid();
-	__builtin_memset(e, 0, sizeof(*e));
+	__builtin_memset(e, 0, offsetof(struct trace_rec, seq));
 	e->ts_ns = bpf_ktime_get_ns();
 	e->type = type;
 	e->tgid = id >> 32;
 	e->tid = id;
 	return e;
+full:
+	count_drop(DROP_RINGBUF_FULL);
+	return NULL;
 }
 
+/*
+ * Publish @e: clearing the busy bit is an atomic (a full barrier), after every field. BPF has
+ * 32-bit atomics only with -mcpu=v3, so this one covers the last 8 bytes: mm_id, untouched, and
+ * seq, whose busy bit is bit 63 of them (x86 is little-endian).
+ */
 static __always_inline void trace_submit(struct trace_rec *e)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= trace_wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	__sync_fetch_and_and((__u64 *)&e->mm_id, ~((__u64)TRACE_SEQ_BUSY << 32));
 }
 
 static __always_inline bool tgid_traced(__u32 tgid)

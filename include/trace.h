@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Per-event records streamed through the BPF ring buffer `events`: only in trace and record
- * mode (rodata trace_mask != 0); every other mode aggregates in maps and emits nothing. */
+/* Per-event records streamed through the per-CPU rings of the map `events` (bpf/common.bpf.h,
+ * src/evring.c): only in trace and record mode (rodata trace_mask != 0); every other mode
+ * aggregates in maps and emits nothing. */
 #ifndef PFNSCOPE_TRACE_H
 #define PFNSCOPE_TRACE_H
 
@@ -36,7 +37,21 @@ struct trace_rec {
 	__u8 inst_cache;	/* TE_PFN: PAT index installed, 0xff unknown */
 	__u8 _pad[3];
 	__u32 mm_id;		/* TE_RSS: tracepoint mm id; else low bits of mm_val.id */
-	__u32 _pad2;
+	/* mm_id and seq: one 8-byte-aligned word (trace_submit()) */
+	__u32 seq;		/* ring commit word (TRACE_SEQ_*); set last by the producer */
 };
+
+/*
+ * The per-CPU rings in `events`, a BPF_F_MMAPABLE array of 64-byte slots: CPU c owns the
+ * slots [c * (slots + 2), (c + 1) * (slots + 2)). Its first slot's ts_ns is the producer
+ * position (advanced by the BPF side with a compare-and-swap), its second slot's ts_ns the
+ * consumer position (written by userspace only), then come `slots` records. Record number p
+ * lives in slot 2 + (p & (slots - 1)) and is readable once its seq is TRACE_SEQ(p): the
+ * producer writes TRACE_SEQ(p) | TRACE_SEQ_BUSY when it takes the slot and clears the busy
+ * bit last.
+ */
+#define TRACE_SEQ_BUSY	0x80000000u
+#define TRACE_SEQ(p)	((__u32)((p) + 1) & ~TRACE_SEQ_BUSY)
+#define TRACE_RING_HDR	2	/* slots before a CPU's records: producer, consumer */
 
 #endif /* PFNSCOPE_TRACE_H */

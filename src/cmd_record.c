@@ -54,7 +54,7 @@ static const struct argp_option options[] = {
 	{ "events", 'e', "TYPES", 0, "Event types to record (default all; see pfnscope trace)" },
 	{ "no-events", OPT_NO_EVENTS, NULL, 0, "Snapshots only: no per-event ring buffer" },
 	{ "backend", OPT_BACKEND, "MECH", 0, "Force function hooks to fentry, kprobe or tracepoint" },
-	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Ring buffer size in MiB, a power of 2 (default 16)" },
+	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Event rings in MiB, all CPUs together, a power of 2 (default 16)" },
 	{},
 };
 
@@ -108,11 +108,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 static const struct argp argp = { options, parse_opt, NULL, doc, common_children };
 
-static int on_event(void *ctx, void *data, size_t size)
+static int on_event(void *ctx, const struct trace_rec *e)
 {
-	if (size < sizeof(struct trace_rec))
-		return 0;
-	return rec_add_event(ctx, data);
+	return rec_add_event(ctx, e);
 }
 
 static double now_s(void)
@@ -141,7 +139,7 @@ int cmd_record(int argc, char **argv)
 {
 	struct session_opts so = {};
 	static struct session ses;
-	struct ring_buffer *rb = NULL;
+	struct evring *rb = NULL;
 	struct rec_writer w = {};
 	json_object *meta, *end;
 	char what[512];
@@ -180,9 +178,9 @@ int cmd_record(int argc, char **argv)
 	rec_write_block(&w, REC_HEADER, js, strlen(js));
 	json_object_put(meta);
 	if (so.trace_mask) {
-		rb = ring_buffer__new(session_events_fd(&ses), on_event, &w, NULL);
+		rb = session_events(&ses, on_event, &w);
 		if (!rb) {
-			pr_err("cannot open the ring buffer: %s", strerror(errno));
+			pr_err("cannot map the event rings: %s", strerror(errno));
 			ret = EXIT_INTERNAL;
 			goto out;
 		}
@@ -197,14 +195,11 @@ int cmd_record(int argc, char **argv)
 	t0 = now_s();
 	next_snap = t0 + args.interval;
 	while (!stop_requested && !w.err) {
-		if (rb) {
-			err = ring_buffer__poll(rb, args.interval < 0.05 ?
-						(int)(args.interval * 1000) : 50);
-			if (err < 0 && err != -EINTR)
-				break;
-		} else {
-			usleep(20000);
-		}
+		/* no wakeups: the rings are read on a timer (bpf/common.bpf.h) */
+		usleep(args.interval < EVRING_POLL_US / 1e6 ? (useconds_t)(args.interval * 1e6) :
+							       EVRING_POLL_US);
+		if (rb && (err = evring_drain(rb, false)) < 0)
+			break;
 		if (now_s() >= next_snap) {
 			snapshot(&ses, &w, &lost);
 			snaps++;
@@ -218,11 +213,12 @@ int cmd_record(int argc, char **argv)
 			break;
 	}
 	if (rb)
-		ring_buffer__consume(rb);
+		evring_drain(rb, true);
 	target_stop(&args.tgt);
 	rec_flush_events(&w);
 	snapshot(&ses, &w, &lost);
 	snaps++;
+	lost += evring_abandoned(rb);
 	end = json_object_new_object();
 	json_object_object_add(end, "duration_s", json_object_new_double(now_s() - t0));
 	json_object_object_add(end, "events", json_object_new_int64(w.events));
@@ -246,7 +242,7 @@ int cmd_record(int argc, char **argv)
 		ret = EXIT_CLEAN;
 	}
 out:
-	ring_buffer__free(rb);
+	evring_free(rb);
 	target_stop(&args.tgt);
 	err = rec_close(&w, snaps == 0);	/* nothing worth keeping before the first snapshot */
 	if (err && ret == EXIT_CLEAN) {

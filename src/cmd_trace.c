@@ -59,7 +59,7 @@ static const struct argp_option options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: ^C, or the command's end)" },
 	{ "backend", OPT_BACKEND, "MECH", 0, "Force function hooks to fentry, kprobe or tracepoint" },
 	{ "policy", OPT_POLICY, "FILE", 0, "Policy file: lower or silence rules" },
-	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Ring buffer size in MiB, a power of 2 (default 16)" },
+	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Event rings in MiB, all CPUs together, a power of 2 (default 16)" },
 	{},
 };
 
@@ -118,11 +118,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 static const struct argp argp = { options, parse_opt, NULL, doc, common_children };
 
 
-static int on_event(void *ctx, void *data, size_t size)
+static int on_event(void *ctx, const struct trace_rec *e)
 {
-	if (size < sizeof(struct trace_rec))
-		return 0;
-	return trace_view_event(ctx, data) == -EPIPE ? -EPIPE : 0;
+	return trace_view_event(ctx, e) == -EPIPE ? -EPIPE : 0;
 }
 
 /* Every loss counter; returns the ring buffer's. */
@@ -151,7 +149,7 @@ int cmd_trace(int argc, char **argv)
 	struct session_opts so = {};
 	static struct session ses;
 	struct trace_view tv = {};
-	struct ring_buffer *rb = NULL;
+	struct evring *rb = NULL;
 	struct policy pol = {};
 	__u64 lost = 0, lost_shown = 0, total = 0, drops[DROP__MAX];
 	char perr[512], what[256];
@@ -194,9 +192,9 @@ int cmd_trace(int argc, char **argv)
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	stop_on_signals();
-	rb = ring_buffer__new(session_events_fd(&ses), on_event, &tv, NULL);
+	rb = session_events(&ses, on_event, &tv);
 	if (!rb) {
-		pr_err("cannot open the ring buffer: %s", strerror(errno));
+		pr_err("cannot map the event rings: %s", strerror(errno));
 		ret = EXIT_INTERNAL;
 		goto out;
 	}
@@ -213,18 +211,17 @@ int cmd_trace(int argc, char **argv)
 	t0 = now_s();
 	ret = EXIT_CLEAN;
 	while (!stop_requested) {
-		err = ring_buffer__poll(rb, 100);
-		err = err ? err : ring_buffer__consume(rb);	/* wakeups are batched */
-		if (err == -EINTR)
-			continue;
+		/* no wakeups: the rings are read on a timer (bpf/common.bpf.h) */
+		usleep(EVRING_POLL_US);
+		err = evring_drain(rb, false);
 		if (err < 0 || ferror(stdout)) {
 			if (err != -EPIPE && !ferror(stdout))
-				pr_err("ring buffer: %s", strerror(-err));
+				pr_err("event rings: %s", strerror(-err));
 			break;
 		}
 		if (now_s() - last_check >= 1) {
 			last_check = now_s();
-			lost = read_drops(&ses, drops);
+			lost = read_drops(&ses, drops) + evring_abandoned(rb);
 			if (lost > lost_shown) {
 				fflush(stdout);
 				pr_warn("%llu events lost so far (ring buffer full: --ringbuf larger)",
@@ -237,9 +234,9 @@ int cmd_trace(int argc, char **argv)
 		if (args.duration && now_s() - t0 >= args.duration)
 			break;
 	}
-	ring_buffer__consume(rb);
+	evring_drain(rb, true);
 	target_stop(&args.tgt);
-	lost = read_drops(&ses, drops);
+	lost = read_drops(&ses, drops) + evring_abandoned(rb);
 	for (int t = 0; t < TE__MAX; t++)
 		total += tv.events[t];
 	if (args.json) {
@@ -270,7 +267,7 @@ int cmd_trace(int argc, char **argv)
 			fprintf(stderr, ", %llu %s", (unsigned long long)drops[d], drop_reason_name(d));
 	fputc('\n', stderr);
 out:
-	ring_buffer__free(rb);
+	evring_free(rb);
 	target_stop(&args.tgt);
 	trace_view_free(&tv);
 	session_stop(&ses);

@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include "pfnscope.h"
 #include "ksyms.h"
+#include "evring.h"
 #include "fault.h"
 #include "fault.skel.h"
 #include "state.h"
@@ -43,9 +44,16 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, const struct fault_opts
 	}
 	if (o->trace_mask) {
 		fc->skel->rodata->trace_mask = o->trace_mask;
-		bpf_map__set_max_entries(fc->skel->maps.events, o->ringbuf_bytes);
-		/* wake the consumer when an eighth of the buffer waits (see common.bpf.h) */
-		fc->skel->rodata->trace_wakeup_bytes = o->ringbuf_bytes / 8;
+		int ncpus = libbpf_num_possible_cpus();
+		__u32 slots = evring_slots(o->ringbuf_bytes, ncpus);
+
+		if (ncpus <= 0) {
+			fault_stop(fc);
+			return ncpus ? ncpus : -EINVAL;
+		}
+		/* one ring per possible CPU (bpf_get_smp_processor_id() < nr_cpu_ids) */
+		fc->skel->rodata->trace_slots = slots;
+		bpf_map__set_max_entries(fc->skel->maps.events, evring_entries(slots, ncpus));
 	}
 	if (o->pin_dir && (err = maps_pin_dir(fc->skel->obj, o->pin_dir))) {
 		fault_stop(fc);

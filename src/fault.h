@@ -15,8 +15,8 @@ struct ksyms;
 struct fault_opts {
 	bool filter_tgids;	/* follow only tgids put in `traced` */
 	__u32 max_vmas;		/* 0: default */
-	__u32 trace_mask;	/* event types streamed to the ring buffer (1 << TE_*), 0: none */
-	__u32 ringbuf_bytes;	/* ring buffer size in trace mode (power of 2) */
+	__u32 trace_mask;	/* event types streamed to the rings (1 << TE_*), 0: none */
+	__u32 ringbuf_bytes;	/* all CPUs' event rings together in trace mode */
 	const char *pin_dir;	/* pin the state maps here, re-using those already there */
 	bool lru_vmas;		/* `vmas` evicts its oldest rows instead of refusing new ones */
 };

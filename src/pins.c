@@ -82,7 +82,7 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan)
 		return -errno;
 	gc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
 	gc->skel->rodata->trace_mask = f->rodata->trace_mask;
-	gc->skel->rodata->trace_wakeup_bytes = f->rodata->trace_wakeup_bytes;
+	gc->skel->rodata->trace_slots = f->rodata->trace_slots;
 	if (gc->foll_pin)
 		gc->skel->rodata->foll_pin = gc->foll_pin;
 	if (gc->foll_get)

@@ -25,7 +25,7 @@ int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, stru
 		return -errno;
 	rc->skel->rodata->filter_tgids = fc->skel->rodata->filter_tgids;
 	rc->skel->rodata->trace_mask = fc->skel->rodata->trace_mask;
-	rc->skel->rodata->trace_wakeup_bytes = fc->skel->rodata->trace_wakeup_bytes;
+	rc->skel->rodata->trace_slots = fc->skel->rodata->trace_slots;
 	err = bpf_map__reuse_fd(rc->skel->maps.traced, bpf_map__fd(fc->skel->maps.traced)) ?:
 	      bpf_map__reuse_fd(rc->skel->maps.drops, bpf_map__fd(fc->skel->maps.drops)) ?:
 	      bpf_map__reuse_fd(rc->skel->maps.events, bpf_map__fd(fc->skel->maps.events)) ?:

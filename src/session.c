@@ -260,7 +260,8 @@ int session_read(struct session *s, struct state *st, unsigned int mask)
 	return state_read(st, &s->fds, mask);
 }
 
-int session_events_fd(const struct session *s)
+struct evring *session_events(const struct session *s, evring_fn fn, void *ctx)
 {
-	return bpf_map__fd(s->fc.skel->maps.events);
+	return evring_open(bpf_map__fd(s->fc.skel->maps.events), s->fc.skel->rodata->trace_slots,
+			   libbpf_num_possible_cpus(), fn, ctx);
 }

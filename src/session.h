@@ -13,6 +13,7 @@
 #include "state.h"
 #include "ksyms.h"
 #include "iomem.h"
+#include "evring.h"
 
 struct session_opts {
 	enum backend backend;
@@ -62,8 +63,8 @@ void session_stop(struct session *s);
 struct ksyms *session_ksyms(struct session *s);
 /* Reads the tables of @mask. 0 or -errno. */
 int session_read(struct session *s, struct state *st, unsigned int mask);
-/* The ring buffer's fd (trace mode). */
-int session_events_fd(const struct session *s);
+/* The consumer of the per-CPU event rings (trace mode); NULL with errno set. */
+struct evring *session_events(const struct session *s, evring_fn fn, void *ctx);
 /* Prints the hooks that failed to attach, one warning each. */
 void session_warn_failed(const struct session *s);
 

@@ -35,7 +35,7 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 		return -errno;
 	zc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
 	zc->skel->rodata->trace_mask = f->rodata->trace_mask;
-	zc->skel->rodata->trace_wakeup_bytes = f->rodata->trace_wakeup_bytes;
+	zc->skel->rodata->trace_slots = f->rodata->trace_slots;
 	zc->skel->rodata->loader_tgid = f->rodata->loader_tgid;
 	zc->skel->rodata->nr_cpus = libbpf_num_possible_cpus() > 0 ? libbpf_num_possible_cpus() : 1;
 	err = share(zc->skel->maps.traced, f->maps.traced) ?:

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The consumer of the per-CPU event rings in the map `events` (layout: include/trace.h). */
+#ifndef PFNSCOPE_EVRING_H
+#define PFNSCOPE_EVRING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+struct trace_rec;
+
+/* How often trace and record read the rings: at 1.3 M events/s on one CPU a 16 MiB total on
+ * 2 CPUs (131,072 records each) holds 100 ms. */
+#define EVRING_POLL_US	20000
+struct evring;
+
+/* Called per record, oldest first; a negative return stops the drain and is returned. */
+typedef int (*evring_fn)(void *ctx, const struct trace_rec *e);
+
+/* Records per CPU for a total of @bytes over @ncpus: a power of 2, at least 1024. */
+__u32 evring_slots(__u64 bytes, int ncpus);
+/* Entries of the `events` array for @slots records per CPU on @ncpus. */
+__u32 evring_entries(__u32 slots, int ncpus);
+
+/* Maps the array @map_fd (evring_entries(@slots, @ncpus) entries). NULL with errno set. */
+struct evring *evring_open(int map_fd, __u32 slots, int ncpus, evring_fn fn, void *ctx);
+/*
+ * Takes every published record off the rings and hands over, in timestamp order across CPUs,
+ * those older than a short hold-back (a record published late on one CPU must not come after a
+ * younger one from another); @all hands over everything taken. Returns the number handed over
+ * or the callback's negative return.
+ */
+long evring_drain(struct evring *r, bool all);
+/* Records skipped because their slot was taken but never published for @ns (default 500 ms;
+ * see evring.c). */
+__u64 evring_abandoned(const struct evring *r);
+void evring_set_stuck_ns(struct evring *r, __u64 ns);
+void evring_free(struct evring *r);
+
+#endif /* PFNSCOPE_EVRING_H */
