@@ -198,6 +198,30 @@ static __always_inline void mm_counters_now(struct mm_struct *mm, __s64 *out)
  * interval) instead of on every change: the agent needs no kmem:rss_stat program, whose run
  * on every fault was most of its hot-path cost. One record per thread-group leader.
  */
+/*
+ * Run once after every hook is attached (zap_seed_mms()): each address space alive now had
+ * pages enter before pfnscope saw them, so its RSS cannot net to zero at exit. One born later
+ * (fork, exec) is seen from its birth. flags shares an 8-byte word with tgid (mm_val): a
+ * 64-bit atomic or, as BPF has 32-bit atomics only with -mcpu=v3.
+ */
+SEC("iter/task")
+int mm_seed(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct mm_struct *mm;
+	struct mm_val *m;
+
+	if (!task || task->pid != task->tgid || !tgid_traced(task->tgid))
+		return 0;
+	mm = task->mm;
+	if (!mm)
+		return 0;
+	m = mm_get((__u64)mm, task->tgid);
+	if (m)
+		__sync_fetch_and_or((__u64 *)&m->tgid, (__u64)MM_UNOBSERVED << 32);
+	return 0;
+}
+
 SEC("iter/task")
 int rss_iter(struct bpf_iter__task *ctx)
 {
@@ -343,6 +367,121 @@ static __always_inline void fork_copied(struct vm_area_struct *dst, struct vm_ar
 		if (delta[m] > 0)
 			__sync_fetch_and_add(&cv->rss_in[m], delta[m]);
 	return;
+}
+
+/* ----- exec's stack move ----- */
+
+/*
+ * exec builds the new stack VMA at STACK_TOP_MAX (__bprm_mm_init()) and copies the arguments
+ * into it (copy_strings(): GUP faults, rmap adds on that row). setup_arg_pages() then moves it
+ * to its randomised place (6.1: shift_arg_pages(); 6.7+: relocate_vma_down()), moving the
+ * ptes with move_page_tables() and no rmap call. The stack's row is keyed by vm_end, which
+ * moves, so its pages would leave from another row than the one they entered, and the old row
+ * would outlive the VMA (vm_area_free() retires rows by the current key), ready to be
+ * continued by a later stack VMA of the same process at the same slab address. The row
+ * follows the VMA instead: the entry notes the old key, the return moves the row.
+ */
+struct stack_move {
+	__u64 vma, anchor;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, struct stack_move);
+} stack_stash SEC(".maps");
+
+static __always_inline void stack_move_begin(struct linux_binprm *bprm)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct vm_area_struct *vma = BPF_CORE_READ(bprm, vma);
+	struct stack_move sm = { (__u64)vma, 0 };
+
+	if (!vma || !tgid_traced(vma_owner_tgid(vma)))
+		return;
+	sm.anchor = vma_anchor(vma);
+	if (bpf_map_update_elem(&stack_stash, &id, &sm, BPF_ANY))
+		count_drop(DROP_STASH_FULL);
+}
+
+static __always_inline void stack_move_end(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct stack_move *sm = bpf_map_lookup_elem(&stack_stash, &id);
+	struct vm_area_struct *vma;
+	struct vma_key from, to;
+	struct vma_val *v, *w;
+	__u32 tgid;
+	long err;
+
+	if (!sm)
+		return;
+	vma = (struct vm_area_struct *)sm->vma;
+	tgid = vma_owner_tgid(vma);
+	from = (struct vma_key){ .tgid = tgid, .vm_start = sm->anchor, .vma_cookie = sm->vma };
+	to = from;
+	to.vm_start = vma_anchor(vma);
+	bpf_map_delete_elem(&stack_stash, &id);
+	if (to.vm_start == from.vm_start || !(v = bpf_map_lookup_elem(&vmas, &from)))
+		return;
+	v->vm_start = BPF_CORE_READ(vma, vm_start);
+	v->vm_end = BPF_CORE_READ(vma, vm_end);
+	w = bpf_map_lookup_elem(&vmas, &to);
+	if (w) {	/* touched at its new place already: one row */
+		for (int m = 0; m < RSS_MEMBERS; m++) {
+			__sync_fetch_and_add(&w->rss_in[m], v->rss_in[m]);
+			__sync_fetch_and_add(&w->rss_out[m], v->rss_out[m]);
+		}
+		__sync_fetch_and_add(&w->rss_in_reserved, v->rss_in_reserved);
+		__sync_fetch_and_add(&w->faults, v->faults);
+		__sync_fetch_and_add(&w->faults_gup, v->faults_gup);
+		if (!bpf_map_delete_elem(&vmas, &from))
+			count_add(CNT_VMA_MERGED, 1);
+		return;
+	}
+	err = bpf_map_update_elem(&vmas, &to, v, BPF_NOEXIST);
+	if (err) {		/* the row stays where it was */
+		if (insert_failed(err))
+			count_drop(DROP_VMA_MAP_FULL);
+		return;
+	}
+	bpf_map_delete_elem(&vmas, &from);
+	v = bpf_map_lookup_elem(&vmas, &to);
+	if (!v)
+		return;
+	/* named when exec made it: no [stack] yet (mm->start_stack is set here) and the old
+	 * program's comm (begin_new_exec() has set the new one by now) */
+	vma_fill_name(v, vma);
+	bpf_get_current_comm(v->comm, sizeof(v->comm));
+}
+
+SEC("fentry/setup_arg_pages")
+int BPF_PROG(stack_move_fentry, struct linux_binprm *bprm)
+{
+	stack_move_begin(bprm);
+	return 0;
+}
+
+SEC("fexit/setup_arg_pages")
+int BPF_PROG(stack_move_fexit)
+{
+	stack_move_end();
+	return 0;
+}
+
+SEC("kprobe/setup_arg_pages")
+int BPF_KPROBE(stack_move_kprobe, struct linux_binprm *bprm)
+{
+	stack_move_begin(bprm);
+	return 0;
+}
+
+SEC("kretprobe/setup_arg_pages")
+int BPF_KRETPROBE(stack_move_kretprobe)
+{
+	stack_move_end();
+	return 0;
 }
 
 /* ----- teardown ----- */

@@ -56,7 +56,8 @@ struct proc_val {
 
 /* Address-space state (map `mms`): keyed by the mm_struct address while it lives, by
  * id << 1 | 1 once exit_mmap() retired it (a reused mm_struct then starts a new entry). */
-#define MM_UNOBSERVED	0x1	/* created as a copy of an untraced mm: its RSS is not fully seen */
+#define MM_UNOBSERVED	0x1	/* alive before pfnscope attached, or a copy of an untraced mm:
+				 * its RSS is not fully seen */
 #define MM_EXITED	0x2	/* exit_mmap() finished */
 
 struct mm_val {

@@ -137,6 +137,18 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 			{ MECH_KPROBE, "vm_area_free", { "vma_free_kprobe" } },
 		},
 	},
+	[HOOK_STACK_MOVE] = {
+		.name = "stack-move",
+		.what = "exec moving its new stack VMA to its place (setup_arg_pages): its row follows",
+		.lost = "an exec'd process's argument pages stay on a row of the stack's first place",
+		.cand = {
+			/* a program at the entry (the old place) and one at the return */
+			{ MECH_FEXIT, "setup_arg_pages setup_arg_pages",
+			  { "stack_move_fentry", "stack_move_fexit" } },
+			{ MECH_KPROBE, "setup_arg_pages setup_arg_pages",
+			  { "stack_move_kprobe", "stack_move_kretprobe" } },
+		},
+	},
 	[HOOK_BAD_PTE] = {
 		.name = "bad-pte",
 		.what = "page-table entries the kernel reports as bad (print_bad_pte)",
@@ -232,6 +244,16 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 		.lost = "the agent has no RSS gauge",
 		.cand = {
 			{ MECH_ITER, "task", { "rss_iter" } },
+		},
+	},
+	[HOOK_MM_SEED] = {
+		.name = "mm-seed",
+		.what = "address spaces that existed before the hooks attached, marked unobserved "
+			"(iter/task, once)",
+		.lost = "a process that ran before pfnscope started and exits under it is reported "
+			"with RSS_IMBALANCE: its pages leave without having been seen entering",
+		.cand = {
+			{ MECH_ITER, "task", { "mm_seed" } },
 		},
 	},
 };

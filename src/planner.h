@@ -53,6 +53,8 @@ enum hook_id {
 	HOOK_MM_EXIT,
 	HOOK_VMA_ITER,
 	HOOK_RSS_ITER,
+	HOOK_STACK_MOVE,
+	HOOK_MM_SEED,
 	HOOK__MAX,
 };
 

@@ -212,6 +212,11 @@ int session_start(struct session *s, const struct session_opts *o)
 	zap_attach(&s->zc, &ka);
 	rss_attach(&s->rc);
 	gup_attach(&s->gc, &ka);
+	/* every address space alive now was filled, at least in part, before the hooks saw it;
+	 * one born from here on is seen from its birth */
+	if (zap_seed_mms(&s->zc) && plan_hook_active(&s->plan, HOOK_MM_SEED))
+		pr_warn("could not mark the address spaces alive at start (RSS_IMBALANCE may then "
+			"name processes that ran before pfnscope)");
 	STAGE("attach");
 	steady_heap();
 	if (!plan_hook_active(&s->plan, HOOK_FAULT_COUNT)) {

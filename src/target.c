@@ -48,8 +48,13 @@ int target_check(const struct target *t, const char *prog)
 
 int target_start(struct target *t, struct session *s)
 {
-	if (t->pid > 0)
-		return fault_trace_pid(&s->fc, t->pid);
+	if (t->pid > 0) {	/* a running process: its pages so far were not seen entering */
+		int err = fault_trace_pid(&s->fc, t->pid);
+
+		if (!err)
+			zap_seed_mms(&s->zc);
+		return err;
+	}
 	if (!t->shell_cmd && !t->argv)
 		return 0;
 	fflush(NULL);

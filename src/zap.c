@@ -14,7 +14,7 @@
 const unsigned int zap_hooks_mask =
 	(1u << HOOK_TEARDOWN) | (1u << HOOK_RSS_RMAP) | (1u << HOOK_FORK_COPY) |
 	(1u << HOOK_BAD_PTE) | (1u << HOOK_MM_FORK) | (1u << HOOK_MM_EXIT) | (1u << HOOK_VMA_FREE) |
-	(1u << HOOK_RSS_ITER);
+	(1u << HOOK_STACK_MOVE) | (1u << HOOK_RSS_ITER) | (1u << HOOK_MM_SEED);
 
 static int share(struct bpf_map *dst, struct bpf_map *src)
 {
@@ -131,6 +131,28 @@ int zap_rss_sample(struct zap_ctx *zc, struct rss_sample **out, size_t *n)
 	*out = (struct rss_sample *)v;
 	*n = len / sizeof(struct rss_sample);
 	return 0;
+}
+
+_Static_assert(offsetof(struct mm_val, tgid) % 8 == 0 &&
+	       offsetof(struct mm_val, flags) == offsetof(struct mm_val, tgid) + 4,
+	       "mm_seed sets MM_UNOBSERVED with a 64-bit or over tgid and flags");
+
+int zap_seed_mms(struct zap_ctx *zc)
+{
+	struct bpf_link *link;
+	size_t cap = 0, len = 0;
+	char *v = NULL;
+	int err;
+
+	if (!zc->skel || !plan_hook_active(zc->plan, HOOK_MM_SEED))
+		return -ENOENT;
+	link = bpf_program__attach_iter(zc->skel->progs.mm_seed, NULL);
+	if (!link)
+		return -errno;
+	err = iter_read(link, &v, &len, &cap);	/* it writes nothing: the walk is the work */
+	free(v);
+	bpf_link__destroy(link);
+	return err;
 }
 
 void zap_stop(struct zap_ctx *zc)

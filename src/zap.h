@@ -26,5 +26,8 @@ void zap_stop(struct zap_ctx *zc);
 /* One pass of rss-iter: the mm counters of every traced process now (*@out malloc'ed, @n
  * records). -ENOENT where the iterator is not loaded. */
 int zap_rss_sample(struct zap_ctx *zc, struct rss_sample **out, size_t *n);
+/* After every hook is attached: marks the address spaces of the processes alive now
+ * MM_UNOBSERVED (their pages entered before pfnscope saw them). 0, or -errno. */
+int zap_seed_mms(struct zap_ctx *zc);
 
 #endif /* PFNSCOPE_ZAP_H */

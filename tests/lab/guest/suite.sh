@@ -131,8 +131,13 @@ agent_wait_ticks() {	# N: wait until N more ticks are done (2 minutes at most)
 		i=$((i + 1)); sleep 0.5
 	done
 }
+# a process that maps its pages before the agent starts and exits under it (mm-seed)
+rsswork --quiet-ms 600000 > agent-pre.out 2>&1 &
+i=0; while [ $i -lt 240 ] && [ "$(grep -c RssAnon agent-pre.out)" -lt 2 ]; do i=$((i + 1)); sleep 0.5; done
 pfnscope agent -i 0.5 --findings agent.ndjson > agent.log 2>&1 &
 i=0; while [ $i -lt 240 ] && [ "$(agent_ticks)" -eq 0 ]; do i=$((i + 1)); sleep 0.5; done
+killall rsswork 2>/dev/null
+i=0; while [ $i -lt 120 ] && pidof rsswork >/dev/null; do i=$((i + 1)); sleep 0.5; done
 agent_metrics agent0.prom
 grep nr_foll_pin /proc/vmstat > agent-vmstat0.txt
 fixmap /dev/pfnfix_vga 4 > agent-fix.out 2>&1
@@ -145,7 +150,10 @@ rsswork --extra-anon 4096 --quiet-ms 60000 > agent-rss.out 2>&1 &
 sleep 3		# its pages are in place within a second under TCG; no polling subshells
 agent_wait_ticks 2
 agent_metrics agent-rss1.prom
-pkill rsswork
+# busybox has no pkill; wait for both to be gone, so that their exit does not race the next
+# agent's attach (a lingering rsswork exited under the soak's agent when this was `pkill`)
+killall rsswork 2>/dev/null
+i=0; while [ $i -lt 120 ] && pidof rsswork >/dev/null; do i=$((i + 1)); sleep 0.5; done
 echo 1 > /proc/sys/vm/stat_refresh
 grep nr_foll_pin /proc/vmstat > agent-vmstat1.txt
 agent_wait_ticks 2
@@ -156,7 +164,7 @@ grep Cap /proc/$(cat /run/pfnscope-agent.pid)/status > agent-caps.txt
 pfnscope agent --stop > agent-stop.out 2>&1
 sleep 0.5
 ls /sys/fs/bpf/pfnscope > agent-left.txt 2>&1
-emit agent.log agent0.prom agent1.prom agent.ndjson agent-vmstat0.txt agent-vmstat1.txt \
+emit agent-pre.out agent.log agent0.prom agent1.prom agent.ndjson agent-vmstat0.txt agent-vmstat1.txt \
 	agent-fix.out agent-pin.out agent-storm.out agent-rss0.prom agent-rss1.prom agent-rss.out \
 	agent-snapshot.json agent-snapshot.err \
 	agent-pins.json agent-pins.err agent-caps.txt agent-stop.out agent-left.txt
