@@ -204,6 +204,12 @@ static __always_inline void mm_counters_now(struct mm_struct *mm, __s64 *out)
  * (fork, exec) is seen from its birth. flags shares an 8-byte word with tgid (mm_val): a
  * 64-bit atomic or, as BPF has 32-bit atomics only with -mcpu=v3.
  */
+static long mark_unobserved(struct bpf_map *map, __u64 *key, struct mm_val *m, void *ctx)
+{
+	__sync_fetch_and_or((__u64 *)&m->tgid, (__u64)MM_UNOBSERVED << 32);
+	return 0;
+}
+
 SEC("iter/task")
 int mm_seed(struct bpf_iter__task *ctx)
 {
@@ -211,6 +217,10 @@ int mm_seed(struct bpf_iter__task *ctx)
 	struct mm_struct *mm;
 	struct mm_val *m;
 
+	/* first, every row made while the hooks were being attached, gone processes included:
+	 * one that lived and died in that window left pages it was never seen taking */
+	if (ctx->meta->seq_num == 0)
+		bpf_for_each_map_elem(&mms, mark_unobserved, NULL, 0);
 	if (!task || task->pid != task->tgid || !tgid_traced(task->tgid))
 		return 0;
 	mm = task->mm;
