@@ -216,6 +216,19 @@ static __always_inline void vma_rekey(struct vma_key *from, struct vma_val *v, _
  * add to them. A child's fork-time row (tgid 0, see fork_copy) is folded into its owner's row
  * first, or takes the owner's tgid.
  */
+/* Two rows of one VMA become one: @from's RSS is added to @to and @from_key's row deleted. */
+static __always_inline void vma_merge_into(struct vma_val *to, const struct vma_val *from,
+					   struct vma_key *from_key)
+{
+	for (int m = 0; m < RSS_MEMBERS; m++) {
+		__sync_fetch_and_add(&to->rss_in[m], from->rss_in[m]);
+		__sync_fetch_and_add(&to->rss_out[m], from->rss_out[m]);
+	}
+	__sync_fetch_and_add(&to->rss_in_reserved, from->rss_in_reserved);
+	if (!bpf_map_delete_elem(&vmas, from_key))
+		count_add(CNT_VMA_MERGED, 1);
+}
+
 static __always_inline void vma_retire(struct vm_area_struct *vma, __u32 owner)
 {
 	struct vma_key ko = { .tgid = owner, .vm_start = vma_anchor(vma), .vma_cookie = (__u64)vma };
@@ -223,17 +236,10 @@ static __always_inline void vma_retire(struct vm_area_struct *vma, __u32 owner)
 	struct vma_val *vo = bpf_map_lookup_elem(&vmas, &ko);
 	struct vma_val *vs = bpf_map_lookup_elem(&vmas, &ks);
 
-	if (vs && vo) {
-		for (int m = 0; m < RSS_MEMBERS; m++) {
-			__sync_fetch_and_add(&vo->rss_in[m], vs->rss_in[m]);
-			__sync_fetch_and_add(&vo->rss_out[m], vs->rss_out[m]);
-		}
-		__sync_fetch_and_add(&vo->rss_in_reserved, vs->rss_in_reserved);
-		if (!bpf_map_delete_elem(&vmas, &ks))
-			count_add(CNT_VMA_MERGED, 1);
-	} else if (vs) {
+	if (vs && vo)
+		vma_merge_into(vo, vs, &ks);
+	else if (vs)
 		vma_rekey(&ks, vs, owner);
-	}
 	if (vo)
 		vma_rekey(&ko, vo, owner);
 }

@@ -439,15 +439,9 @@ static __always_inline void stack_move_end(void)
 	v->vm_end = BPF_CORE_READ(vma, vm_end);
 	w = bpf_map_lookup_elem(&vmas, &to);
 	if (w) {	/* touched at its new place already: one row */
-		for (int m = 0; m < RSS_MEMBERS; m++) {
-			__sync_fetch_and_add(&w->rss_in[m], v->rss_in[m]);
-			__sync_fetch_and_add(&w->rss_out[m], v->rss_out[m]);
-		}
-		__sync_fetch_and_add(&w->rss_in_reserved, v->rss_in_reserved);
 		__sync_fetch_and_add(&w->faults, v->faults);
 		__sync_fetch_and_add(&w->faults_gup, v->faults_gup);
-		if (!bpf_map_delete_elem(&vmas, &from))
-			count_add(CNT_VMA_MERGED, 1);
+		vma_merge_into(w, v, &from);
 		return;
 	}
 	err = bpf_map_update_elem(&vmas, &to, v, BPF_NOEXIST);
