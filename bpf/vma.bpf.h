@@ -186,11 +186,16 @@ static __always_inline struct vma_val *vma_get_task(struct vm_area_struct *vma, 
 	return bpf_map_lookup_elem(&vmas, &key);
 }
 
-/* The tgid that owns @vma's address space: mm->owner (CONFIG_MEMCG), else the current task.
+/* The tgid that owns @vma's address space: mm->owner (CONFIG_MEMCG), else see below.
  * During fork the child's VMAs are touched by the parent: the owner is the child. */
+#define PF_KTHREAD 0x00200000	/* include/linux/sched.h */
 static __always_inline __u32 vma_owner_tgid(struct vm_area_struct *vma)
 {
 	struct mm_struct *mm = BPF_CORE_READ(vma, vm_mm);
+	struct task_struct *cur;
+	struct mm_struct *cur_mm;
+	struct mm_val *m;
+	__u64 key;
 
 	if (bpf_core_field_exists(mm->owner)) {
 		struct task_struct *owner = BPF_CORE_READ(mm, owner);
@@ -198,7 +203,20 @@ static __always_inline __u32 vma_owner_tgid(struct vm_area_struct *vma)
 		if (owner)
 			return BPF_CORE_READ(owner, tgid);
 	}
-	return current_tgid();
+	/*
+	 * No owner: the last user's exit_mm() or exec_mmap() cleared it (mm_update_next_owner())
+	 * and the final mmput() runs exit_mmap(). Usually in the exiting task (its current->mm
+	 * already NULL) or the exec'ing one, but any task that held a reference can be the last:
+	 * a /proc reader or a task_vma iterator (get_task_mm(), kernel/bpf/task_iter.c), such as
+	 * the agent's own. Then the tgid the address space was registered under (mm_get()).
+	 */
+	cur = bpf_get_current_task_btf();
+	cur_mm = BPF_CORE_READ(cur, mm);
+	if ((!cur_mm && !(BPF_CORE_READ(cur, flags) & PF_KTHREAD)) || cur_mm == mm)
+		return current_tgid();
+	key = (__u64)mm;
+	m = bpf_map_lookup_elem(&mms, &key);
+	return m && m->tgid ? m->tgid : current_tgid();
 }
 
 static __always_inline void vma_rekey(struct vma_key *from, struct vma_val *v, __u32 tgid)

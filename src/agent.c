@@ -126,6 +126,87 @@ static const char *finding_module(const struct finding *f)
 	return f->vma && f->vma->module[0] ? f->vma->module : "vmlinux";
 }
 
+/*
+ * RSS carried for live address spaces. A VMA row is deleted when its vm_area_struct is freed,
+ * but its pages may live on in another struct: mremap() moves the ptes to a new VMA
+ * (move_page_tables(), no rmap call), a split or merge hands them over the same way. Those
+ * pages then leave from a row they never entered. The mm's net at exit is the sum of its rows,
+ * so what a row deleted before the exit held (its net) is carried here, keyed by mm id, and
+ * added back (carry_apply) until the address space exits. Without it, a process that lived
+ * across an agent tick after such a move was reported with RSS_IMBALANCE (tests/lab:
+ * vmachurn, -256 anon; a busybox `sleep`, -3 on its data segment after the RELRO split).
+ */
+static int cmp_carry(const void *a, const void *b)
+{
+	__u64 x = ((const struct mm_carry *)a)->mm_id, y = ((const struct mm_carry *)b)->mm_id;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct mm_carry *carry_find(const struct agent *a, __u64 id)
+{
+	struct mm_carry key = { .mm_id = id };
+
+	return a->nr_carry ? bsearch(&key, a->carry, a->nr_carry, sizeof(key), cmp_carry) : NULL;
+}
+
+/* Adds row @v's net to its address space's carry; false if there was no memory for it. */
+static bool carry_add(struct agent *a, const struct vma_val *v)
+{
+	struct mm_carry *c = carry_find(a, v->mm);
+	size_t at = 0;
+
+	if (!c) {
+		if (a->nr_carry == a->cap_carry) {
+			size_t cap = a->cap_carry ? a->cap_carry * 2 : 64;
+			struct mm_carry *n = realloc(a->carry, cap * sizeof(*n));
+
+			if (!n)
+				return false;
+			a->carry = n;
+			a->cap_carry = cap;
+		}
+		while (at < a->nr_carry && a->carry[at].mm_id < v->mm)
+			at++;
+		memmove(&a->carry[at + 1], &a->carry[at], (a->nr_carry - at) * sizeof(*c));
+		c = &a->carry[at];
+		memset(c, 0, sizeof(*c));
+		c->mm_id = v->mm;
+		a->nr_carry++;
+	}
+	for (int m = 0; m < RSS_MEMBERS; m++)
+		c->net[m] = add_wrap(c->net[m], rss_net(v, m));
+	return true;
+}
+
+static void carry_apply(const struct agent *a, struct report *r)
+{
+	for (size_t i = 0; i < r->nr_mms; i++) {
+		const struct mm_carry *c = carry_find(a, r->mms[i].val.id);
+
+		if (!c)
+			continue;
+		for (int m = 0; m < RSS_MEMBERS; m++) {
+			r->mms[i].carried[m] = c->net[m];
+			r->mms[i].net[m] = add_wrap(r->mms[i].net[m], c->net[m]);
+		}
+	}
+}
+
+/* Drops the carry of address spaces that exited (evaluated this tick) or left the map. */
+static void carry_prune(struct agent *a, const struct report *r)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->nr_carry; i++) {
+		const struct mm_row *mm = mm_of(r, a->carry[i].mm_id);
+
+		if (mm && !(mm->val.flags & MM_EXITED))
+			a->carry[n++] = a->carry[i];
+	}
+	a->nr_carry = n;
+}
+
 static bool row_dead(const struct vma_row *v, const struct report *r)
 {
 	if (v->key.vma_cookie & 1)	/* retired at vm_area_free (bpf/vma.bpf.h) */
@@ -166,8 +247,14 @@ static void fold_and_delete(struct agent *a, struct report *r, const struct stat
 			ledger_add(&a->ledger, 1, "findings", rules[fi->rule].id, sm);
 		}
 		if (!bpf_map_delete_elem(s->fds.fd[ST_VMAS], &v->key)) {
+			const struct mm_row *mm = v->merged ? NULL : mm_of(r, v->val.mm);
+
 			ledger_add(&a->ledger, 1, "deleted", "vmas", NULL);
 			deleted++;
+			/* counted in its address space's net (collect_mms): keep it there */
+			if (mm && !(mm->val.flags & MM_EXITED) && v->key.tgid == mm->val.tgid &&
+			    !carry_add(a, &v->val))
+				ledger_add(&a->ledger, 1, "dropped", "rss_carry", NULL);
 		}
 	}
 	for (size_t i = 0; i < r->nr_procs; i++) {
@@ -196,6 +283,7 @@ static void fold_and_delete(struct agent *a, struct report *r, const struct stat
 			deleted++;
 	}
 	a->rows_deleted = deleted;
+	carry_prune(a, r);
 }
 
 /* ----- NDJSON: each finding once, remembered in the ledger ----- */
@@ -418,6 +506,9 @@ static void render(struct agent *a, const struct report *r, const struct state *
 	for (int d = 0; d < DROP__MAX; d++)
 		sample(f, "pfnscope_dropped_events_total", r->drops[d], "reason", drop_reason_name(d),
 		       NULL);
+	/* a deleted row's RSS that found no memory to be carried in (fold_and_delete) */
+	sample(f, "pfnscope_dropped_events_total", ledger_get(&a->ledger, "dropped", "rss_carry", NULL),
+	       "reason", "rss_carry_no_memory", NULL);
 
 	help(f, "pfnscope_map_entries", "gauge", "Rows in each aggregate map now.");
 	for (int t = 0; t < ST__MAX; t++)
@@ -594,8 +685,10 @@ int agent_tick(struct agent *a, char **text, size_t *len)
 		err = collect_report(&st, session_ksyms(a->ses), &r);
 	if (!err)
 		err = pins_collect(&st, session_ksyms(a->ses), a->ses->io, &r);
-	if (!err)
-		err = findings_evaluate(&r, a->ses->io, a->pol);
+	if (err)
+		goto out;
+	carry_apply(a, &r);
+	err = findings_evaluate(&r, a->ses->io, a->pol);
 	if (err)
 		goto out;
 	write_new_findings(a, &r);

@@ -11,6 +11,12 @@
 
 #define AGENT_TOP_COMMS 10
 
+/* RSS a live address space's deleted rows held (see fold_and_delete) */
+struct mm_carry {
+	__u64 mm_id;
+	long long net[RSS_MEMBERS];
+};
+
 struct agent {
 	struct session *ses;
 	struct ledger ledger;
@@ -24,6 +30,8 @@ struct agent {
 	unsigned long scrapes;		/* read by the HTTP thread */
 	double self_cpu, self_rss, self_hwm;	/* at the start of the last tick */
 	__u64 evicted[2];		/* vmas, pin_sites: largest eviction count computed */
+	struct mm_carry *carry;		/* sorted by mm_id */
+	size_t nr_carry, cap_carry;
 };
 
 /* One interval's work; on success *@text is the new /metrics page (malloc'ed). */

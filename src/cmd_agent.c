@@ -489,6 +489,7 @@ int cmd_agent(int argc, char **argv)
 		"removing the pinned state");
 out_stop:
 	ledger_close(&ag.ledger);
+	free(ag.carry);
 	session_stop(&ses);
 	if (!args.keep_state)
 		agent_state_remove(args.state_dir);

@@ -88,7 +88,7 @@ static int cmp_mm_id(const void *a, const void *b)
 }
 
 /* r->mms is sorted by id (collect_mms) */
-static struct mm_row *mm_of(const struct report *r, __u64 id)
+struct mm_row *mm_of(const struct report *r, __u64 id)
 {
 	struct mm_row key = { .val.id = id };
 

@@ -13,6 +13,9 @@ int collect_timeline_sample(const struct state *st, struct report *r);
  * Returns 0 or -errno. */
 int collect_report(const struct state *st, struct ksyms *ks, struct report *r);
 
+/* The address space of id @id (mm_val.id) in @r, or NULL. */
+struct mm_row *mm_of(const struct report *r, __u64 id);
+
 /* Display name of a VMA as /proc/PID/maps shows it. */
 void vma_display_name(const struct vma_val *v, char *buf, size_t n);
 

@@ -144,6 +144,10 @@ static int vma_level_findings(struct report *r, const struct policy *pol)
 					worst_net = net;
 				}
 			}
+			if (mm->carried[m])	/* rows the agent deleted before the exit */
+				len += snprintf(f->contributors + len,
+						len < sizeof(f->contributors) ? sizeof(f->contributors) - len : 0,
+						"%sfreed VMAs (%+lld)", len ? ", " : "", mm->carried[m]);
 			if (!worst) {	/* no row carries it: cannot attribute */
 				r->nr_findings--;
 				continue;

@@ -69,6 +69,7 @@ struct mm_row {
 	__u64 cookie;				/* never printed */
 	struct mm_val val;
 	long long net[RSS_MEMBERS];		/* sum of its VMA rows' rss_in - rss_out */
+	long long carried[RSS_MEMBERS];		/* part of net from rows no longer in the map */
 	size_t nr_vmas;
 };
 

@@ -480,6 +480,14 @@ ok(len(pre) == 2 and not [x for x in nd if x["rule"] == "RSS_IMBALANCE" and x["p
    "agent started and were killed under it (mm-seed marks them unobserved; without it, 3 "
    "findings each)",
    (text("agent-pre.out")[-300:], [x for x in nd if x["rule"] == "RSS_IMBALANCE"][:3]))
+m = re.search(r"vmachurn: pid (\d+) churned", text("agent-churn.out"))
+imb = [x for x in nd if x["rule"] == "RSS_IMBALANCE"]
+ok(m and "vmachurn rc 0" in text("agent-churn.out") and
+   not [x for x in imb if x["pid"] == int(m.group(1)) or x["comm"] == "pfnscope"],
+   "agent NDJSON: no RSS_IMBALANCE for pages mremap() moved to a new VMA before two ticks "
+   "deleted the old one's row (carried; without it -256 anon), nor for the pfnscope snapshot "
+   "and pins runs (their heap moves alike)",
+   (text("agent-churn.out")[-300:], imb[:3]))
 ok(any(x["rule"] == "NONRAM_PAGE" and x.get("module") == "pfnfix" and x.get("explanation")
        for x in nd) and len({(x["rule"], x.get("vma")) for x in nd}) == len(nd),
    "agent NDJSON: the NONRAM_PAGE finding once, with check's fields", nd[:3])

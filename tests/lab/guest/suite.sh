@@ -143,6 +143,15 @@ grep nr_foll_pin /proc/vmstat > agent-vmstat0.txt
 fixmap /dev/pfnfix_vga 4 > agent-fix.out 2>&1
 pinuser leak 3 --hold 0 > agent-pin.out 2>&1
 faultstorm 4 2 > agent-storm.out 2>&1
+# pages moved to another vm_area_struct (mremap), then a tick deletes the freed struct's row
+# before the process exits: the row's RSS is carried, no RSS_IMBALANCE at the exit
+rm -f churn.go
+vmachurn --wait-for churn.go > agent-churn.out 2>&1 &
+i=0; while [ $i -lt 100 ] && ! grep -q churned agent-churn.out; do i=$((i + 1)); sleep 0.2; done
+agent_wait_ticks 2
+touch churn.go
+wait $!
+echo "vmachurn rc $?" >> agent-churn.out
 # RSS gauge (rss-iter on 6.1's atomics): rsswork and its child hold 2 x ~4,200 anon pages still
 agent_wait_ticks 1
 agent_metrics agent-rss0.prom
@@ -165,7 +174,7 @@ pfnscope agent --stop > agent-stop.out 2>&1
 sleep 0.5
 ls /sys/fs/bpf/pfnscope > agent-left.txt 2>&1
 emit agent-pre.out agent.log agent0.prom agent1.prom agent.ndjson agent-vmstat0.txt agent-vmstat1.txt \
-	agent-fix.out agent-pin.out agent-storm.out agent-rss0.prom agent-rss1.prom agent-rss.out \
+	agent-fix.out agent-pin.out agent-storm.out agent-churn.out agent-rss0.prom agent-rss1.prom agent-rss.out \
 	agent-snapshot.json agent-snapshot.err \
 	agent-pins.json agent-pins.err agent-caps.txt agent-stop.out agent-left.txt
 
