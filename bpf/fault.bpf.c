@@ -276,8 +276,7 @@ static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
 	return 0;
 }
 
-SEC("tp_btf/page_fault_user")
-int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsigned long error)
+static __always_inline int fault_count_addr(unsigned long address, unsigned long error)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct mm_struct *mm = task->mm;
@@ -312,6 +311,27 @@ int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsign
 		trace_fault(0, address, error);
 	}
 	return 0;
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsigned long error)
+{
+	return fault_count_addr(address, error);
+}
+
+/*
+ * exceptions:page_fault_kernel fires for a #PF taken in kernel mode (trace_page_fault_entries(),
+ * arch/x86/mm/fault.c): on a user address that is the kernel touching user memory for the
+ * task, copy_to_user() from read() into a fresh buffer, say, and do_user_addr_fault() ->
+ * handle_mm_fault() counts it in the task's min_flt like any other. A kernel address (the top
+ * bit set on x86-64) is not a user page: skipped, as are tasks without an address space.
+ */
+SEC("tp_btf/page_fault_kernel")
+int BPF_PROG(fault_count_ktp, unsigned long address, struct pt_regs *regs, unsigned long error)
+{
+	if ((long)address < 0 || !bpf_get_current_task_btf()->mm)
+		return 0;
+	return fault_count_addr(address, error);
 }
 
 /* ----- fault-return: the page a vm_ops->fault handler hands the VM ----- */

@@ -34,9 +34,11 @@ const struct hook_def hook_defs[HOOK__MAX] = {
 			{ MECH_FEXIT, "handle_mm_fault", { "fault_count_fexit" } },
 			{ MECH_KPROBE, "handle_mm_fault",
 			  { "fault_count_kprobe", "fault_count_kretprobe" } },
-			{ MECH_TP_BTF, "exceptions:page_fault_user", { "fault_count_tp" },
-			  "user-mode #PF exceptions only: GUP faults are missed, retried and failed "
-			  "faults are counted, major faults are not told apart" },
+			{ MECH_TP_BTF, "exceptions:page_fault_user exceptions:page_fault_kernel",
+			  { "fault_count_tp", "fault_count_ktp" },
+			  "#PF exceptions on user addresses (user and kernel mode): GUP faults are "
+			  "missed, retried and failed faults are counted, major faults are not told "
+			  "apart" },
 		},
 	},
 	[HOOK_FAULT_RETURN] = {

@@ -68,6 +68,28 @@ if pr:
 text = p.stdout + p.stderr + open(out).read()
 ok(not has_kernel_address(text), "no raw kernel address in table or JSON")
 
+# faults the kernel takes in kernel mode on user memory: dd read()s into a fresh 1 MiB buffer
+# (glibc mmap()s it), so copy_to_user() faults each of its pages in, counted in dd's min_flt
+out = os.path.join(tmp, "dd.json")
+p = run([PFNSCOPE, "check", "--json", out, "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=1M",
+         "count=4"])
+ok(p.returncode == 0, "check -- dd exits 0", p.stderr)
+doc = load_json(out)
+dd = procs_by_comm(doc, "dd")
+if dd:
+    dd = dd[0]
+    buf = [v for v in vmas_of(doc, dd["pid"]) if v["kind"] == "anon" and v["size"] >= 1 << 20]
+    kernel = dd["stat_minflt"] + dd["stat_majflt"]
+    ok(buf and max(v["faults"] for v in buf) >= PAGES_PER_MIB,
+       "kernel-mode faults on user memory are counted: dd's 1 MiB read buffer has a fault per "
+       "page (the tracepoint backend counts exceptions:page_fault_kernel on user addresses)",
+       [(v["size"], v["faults"]) for v in buf])
+    ok(0 <= kernel - dd["faults"] < 64,
+       "dd's fault count is its /proc/PID/stat minflt+majflt less at most a few GUP faults",
+       (kernel, dd["faults"]))
+else:
+    ok(False, "dd is reported", doc["processes"])
+
 # children are followed, each with exact counts
 out = os.path.join(tmp, "tree.json")
 p = run([PFNSCOPE, "check", "--json", out, "--", "sh", "-c",
