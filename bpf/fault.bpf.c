@@ -323,13 +323,26 @@ int BPF_PROG(fault_count_tp, unsigned long address, struct pt_regs *regs, unsign
  * exceptions:page_fault_kernel fires for a #PF taken in kernel mode (trace_page_fault_entries(),
  * arch/x86/mm/fault.c): on a user address that is the kernel touching user memory for the
  * task, copy_to_user() from read() into a fresh buffer, say, and do_user_addr_fault() ->
- * handle_mm_fault() counts it in the task's min_flt like any other. A kernel address (the top
- * bit set on x86-64) is not a user page: skipped, as are tasks without an address space.
+ * handle_mm_fault() counts it in the task's min_flt like any other. Not counted, as the
+ * kernel does not count them: a kernel address (the top bit set on x86-64), a task without an
+ * address space, and a fault with page faults disabled (pagefault_disable(): the *_nofault and
+ * *_inatomic accessors), which do_user_addr_fault() sends to the exception fixup without
+ * handling (faulthandler_disabled()); the caller then usually faults the page in again with
+ * faults enabled, and that one counts.
  */
+struct task_struct___pfd {
+	int pagefault_disabled;
+} __attribute__((preserve_access_index));
+
 SEC("tp_btf/page_fault_kernel")
 int BPF_PROG(fault_count_ktp, unsigned long address, struct pt_regs *regs, unsigned long error)
 {
-	if ((long)address < 0 || !bpf_get_current_task_btf()->mm)
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct___pfd *t = (void *)task;
+
+	if ((long)address < 0 || !task->mm)
+		return 0;
+	if (bpf_core_field_exists(t->pagefault_disabled) && t->pagefault_disabled)
 		return 0;
 	return fault_count_addr(address, error);
 }

@@ -29,7 +29,8 @@ struct agent {
 	double tick_seconds;		/* how long the last tick took */
 	unsigned long scrapes;		/* read by the HTTP thread */
 	double self_cpu, self_rss, self_hwm;	/* at the start of the last tick */
-	__u64 evicted[2];		/* vmas, pin_sites: largest eviction count computed */
+	__u64 evicted[2];		/* vmas, pin_sites: exported eviction counts */
+	long long evicted_last[2];	/* the last tick's computed counts (evicted_update) */
 	struct mm_carry *carry;		/* sorted by mm_id */
 	size_t nr_carry, cap_carry;
 };

@@ -10,6 +10,7 @@
 
 #define AGENT_STATE_DIR "/sys/fs/bpf/pfnscope"
 #define AGENT_PID_FILE "/run/pfnscope-agent.pid"
+#define AGENT_RSS_ITER "rss_iter"	/* the agent's pinned rss iterator link, in its state dir */
 
 /* The pid of the running agent, or 0. */
 pid_t agent_running(void);

@@ -307,7 +307,7 @@ static int stop_agent(const char *dir)
 	}
 	n = agent_state_remove(dir);
 	if (n)
-		printf("pfnscope: removed %d pinned maps from %s\n", n, dir);
+		printf("pfnscope: removed %d pinned objects from %s\n", n, dir);
 	if (!pid && !n)
 		printf("pfnscope: no agent running, no state in %s\n", dir);
 	return EXIT_CLEAN;
@@ -433,6 +433,10 @@ int cmd_agent(int argc, char **argv)
 		pr_err("cannot create the ledger map %s: %s", path, strerror(-err));
 		goto out_stop;
 	}
+	snprintf(path, sizeof(path), "%s/%s", args.state_dir, AGENT_RSS_ITER);
+	if ((err = zap_rss_pin(&ses.zc, path)) && err != -ENOENT)
+		pr_warn("cannot pin the RSS iterator as %s (snapshot then shows no per-process "
+			"RSS): %s", path, strerror(-err));
 	ag.ses = &ses;
 	ag.pol = &pol;
 	ag.started = time(NULL);

@@ -4,6 +4,7 @@
  * outstanding pins), read from its pinned maps read-only: the agent is not disturbed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -129,6 +130,36 @@ static int cmp_faults(const void *a, const void *b)
 	return x->val.faults > y->val.faults ? -1 : x->val.faults < y->val.faults;
 }
 
+/*
+ * Each live process's mm counters, from the agent's pinned rss iterator: reading the pin runs
+ * the iterator (one struct rss_sample per traced process). The agent itself keeps no
+ * per-process RSS rows (it runs no program on RSS changes), so this is where they come from.
+ * A missing pin (an agent without the iterator) leaves the processes without rss_stat.
+ */
+static void agent_rss_read(const char *dir, struct report *r)
+{
+	struct rss_sample s;
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_RSS_ITER);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	while (read(fd, &s, sizeof(s)) == sizeof(s))
+		for (size_t i = 0; i < r->nr_procs; i++) {
+			struct proc_row *p = &r->procs[i];
+
+			if (p->pid != s.tgid || p->val.exited)
+				continue;
+			p->have_rss_stat = true;
+			p->rss_stat_sampled = true;
+			for (int m = 0; m < RSS_MEMBERS; m++)
+				p->rss_stat[m] = s.pages[m];
+		}
+	close(fd);
+}
+
 /* Opens the agent's state, or explains that only the future can be seen. */
 int agent_report(const char *dir, struct report *r, struct ksyms **ks, struct iomem **io,
 		 const struct policy *pol)
@@ -146,8 +177,11 @@ int agent_report(const char *dir, struct report *r, struct ksyms **ks, struct io
 	err = state_read(&st, &fds, ST_MASK_ALL);
 	agent_state_close(&fds);
 	if (!err)
-		err = collect_report(&st, *ks, r) ?: pins_collect(&st, *ks, *io, r) ?:
-		      findings_evaluate(r, *io, pol);
+		err = collect_report(&st, *ks, r);
+	if (!err)
+		agent_rss_read(dir, r);
+	if (!err)
+		err = pins_collect(&st, *ks, *io, r) ?: findings_evaluate(r, *io, pol);
 	state_free(&st);
 	return err;
 }

@@ -582,7 +582,10 @@ static json_object *proc_json(const struct proc_row *p)
 					       json_object_new_int64(p->rss_stat_peak[m]));
 		}
 		json_object_object_add(o, "rss_stat", cur);
-		json_object_object_add(o, "rss_stat_peak", peak);
+		if (p->rss_stat_sampled)
+			json_object_put(peak);
+		else
+			json_object_object_add(o, "rss_stat_peak", peak);
 	}
 	if (p->stat_minflt >= 0) {
 		json_object_object_add(o, "stat_minflt", json_object_new_int64(p->stat_minflt));

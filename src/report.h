@@ -135,6 +135,7 @@ struct proc_row {
 	__u32 pid;
 	struct proc_val val;
 	bool have_rss_stat;
+	bool rss_stat_sampled;			/* read from the mm now (rss-iter): no peak */
 	long long rss_stat[RSS_MEMBERS];	/* kmem:rss_stat: last values, pages */
 	long long rss_stat_peak[RSS_MEMBERS];
 	long stat_minflt;	/* /proc/PID/stat of the zombie, read before reaping; -1 unknown */

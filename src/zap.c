@@ -133,6 +133,19 @@ int zap_rss_sample(struct zap_ctx *zc, struct rss_sample **out, size_t *n)
 	return 0;
 }
 
+int zap_rss_pin(struct zap_ctx *zc, const char *path)
+{
+	if (!zc->skel || !plan_hook_active(zc->plan, HOOK_RSS_ITER))
+		return -ENOENT;
+	if (!zc->rss_link) {
+		zc->rss_link = bpf_program__attach_iter(zc->skel->progs.rss_iter, NULL);
+		if (!zc->rss_link)
+			return -errno;
+	}
+	unlink(path);	/* a kept state's link of an agent before */
+	return bpf_link__pin(zc->rss_link, path);
+}
+
 _Static_assert(offsetof(struct mm_val, tgid) % 8 == 0 &&
 	       offsetof(struct mm_val, flags) == offsetof(struct mm_val, tgid) + 4,
 	       "mm_seed sets MM_UNOBSERVED with a 64-bit or over tgid and flags");

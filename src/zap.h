@@ -26,6 +26,9 @@ void zap_stop(struct zap_ctx *zc);
 /* One pass of rss-iter: the mm counters of every traced process now (*@out malloc'ed, @n
  * records). -ENOENT where the iterator is not loaded. */
 int zap_rss_sample(struct zap_ctx *zc, struct rss_sample **out, size_t *n);
+/* Pins the rss iterator's link at @path (bpffs): reading that file runs it (bpf_iter_fops), so
+ * `pfnscope snapshot` gets each process's mm counters from a running agent. 0 or -errno. */
+int zap_rss_pin(struct zap_ctx *zc, const char *path);
 /* After every hook is attached: marks the address spaces of the processes alive now
  * MM_UNOBSERVED (their pages entered before pfnscope saw them). 0, or -errno. */
 int zap_seed_mms(struct zap_ctx *zc);

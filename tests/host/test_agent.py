@@ -167,6 +167,36 @@ p = run([PFNSCOPE, "snapshot", "--json"])
 ok(p.returncode == 0 and json.loads(p.stdout)["pfnscope"]["command"] == "snapshot",
    "snapshot --json is the JSON document", p.stderr)
 
+# snapshot: a live process's mm counters, from the agent's pinned rss iterator, equal
+# /proc/PID/status while it keeps still (rsswork and its copy-on-write child)
+rw = subprocess.Popen([os.path.join(WORKLOADS, "rsswork"), "--file", os.path.join(tmp, "rss.file"),
+                       "--shm", "/dev/shm/pfnscope-agent-test.shm", "--quiet-ms", "8000"],
+                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+status, lines = {}, []
+while len(status) < 2:
+    line = rw.stdout.readline()
+    if not line:
+        break
+    lines.append(line)
+    if " status " in line:	# rsswork: pid P status RssAnon=A RssFile=F RssShmem=S
+        w = line.split()
+        status[int(w[2])] = [int(x.split("=")[1]) for x in w[4:7]]
+p = run([PFNSCOPE, "snapshot", "--json"])
+procs = {q["pid"]: q for q in json.loads(p.stdout)["processes"]} if p.returncode == 0 else {}
+got = {pid: [procs.get(pid, {}).get("rss_stat", {}).get(k, -1) * 4
+             for k in ("anon", "file", "shmem")] for pid in status}
+ok(len(status) == 2 and got == status and
+   not any("rss_stat_peak" in procs.get(pid, {}) for pid in status),
+   "snapshot of the agent: each live process's RSS (anon, file, shmem) equals its "
+   "/proc/PID/status, read through the pinned rss iterator (no peak claimed)",
+   (status, got, "".join(lines)[-600:]))
+for pid in list(status) + [rw.pid]:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+rw.wait()
+
 # 10,000 short-lived processes in 5 batches, then a fault storm: after the first batch (the
 # warm-up: malloc arenas, the HTTP thread) the agent's RSS stays flat; maps stay bounded
 rss, t0 = [], time.time()

@@ -104,8 +104,11 @@ want = sorted([2 * PAGES_PER_MIB, 4 * 2 * PAGES_PER_MIB])
 got = sorted(sum(v["faults"] for v in vmas_of(doc, s["pid"])
                  if v["kind"] == "anon" and v["size"] in (2 << 20, 4 << 20)) for s in storms)
 ok(got == want, "each child's storm VMAs carry exactly its own faults", "%s != %s" % (got, want))
-ok(all(q["task_minflt"] >= q["faults"] for q in doc["processes"] if q["exited"]),
-   "no process has more counted faults than the kernel's min_flt")
+ok(all(q["task_minflt"] + q["task_majflt"] >= q["faults"] for q in doc["processes"]
+       if q["exited"]),
+   "no process has more counted faults than the kernel's min_flt+maj_flt",
+   [q for q in doc["processes"] if q["exited"] and q["task_minflt"] + q["task_majflt"] <
+    q["faults"]])
 
 # degraded mode: the special VMAs of the traced process are listed by vma-iter snapshots,
 # with exactly the vm_flags /proc/PID/smaps shows

@@ -59,8 +59,13 @@ def rss_mismatches(d, out):
     for pid, start, kb in want:
         a, b = quiet.get(int(pid), (0, 0))
         got = set()
-        for smp in d["timeline"]["samples"]:
-            if a < smp["t_ns"] < b:
+        # a sample's t_ns is when its read began; the read ends before the next sample's
+        # begins, so only a sample whose successor also began inside the window was read
+        # wholly inside it (under TCG a read takes milliseconds: the last one could see the
+        # exit's unmapping, {160, 0})
+        smps = d["timeline"]["samples"]
+        for smp, nxt in zip(smps, smps[1:]):
+            if a < smp["t_ns"] and nxt["t_ns"] < b:
                 r = [v for v in smp["vmas"] if v["pid"] == int(pid) and v["start"] == start]
                 got.add(sum(r[0]["rss"].values()) * 4 if r else 0)
         if got != {int(kb)}:
