@@ -136,28 +136,56 @@ static int cmp_faults(const void *a, const void *b)
  * per-process RSS rows (it runs no program on RSS changes), so this is where they come from.
  * A missing pin (an agent without the iterator) leaves the processes without rss_stat.
  */
+static int cmp_sample_tgid(const void *a, const void *b)
+{
+	__u32 x = ((const struct rss_sample *)a)->tgid, y = ((const struct rss_sample *)b)->tgid;
+
+	return x < y ? -1 : x > y;
+}
+
 static void agent_rss_read(const char *dir, struct report *r)
 {
-	struct rss_sample s;
+	struct rss_sample *v = NULL, key;
+	size_t len = 0, cap = 0, n;
 	char path[512];
+	ssize_t got;
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_RSS_ITER);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	while (read(fd, &s, sizeof(s)) == sizeof(s))
-		for (size_t i = 0; i < r->nr_procs; i++) {
-			struct proc_row *p = &r->procs[i];
+	for (;;) {	/* the whole walk: whole records, a page of the seq_file at a time */
+		if (cap - len < 64 << 10) {
+			void *nv = realloc(v, cap + (256 << 10));
 
-			if (p->pid != s.tgid || p->val.exited)
-				continue;
-			p->have_rss_stat = true;
-			p->rss_stat_sampled = true;
-			for (int m = 0; m < RSS_MEMBERS; m++)
-				p->rss_stat[m] = s.pages[m];
+			if (!nv)
+				break;
+			v = nv;
+			cap += 256 << 10;
 		}
+		got = read(fd, (char *)v + len, cap - len);
+		if (got <= 0)
+			break;
+		len += got;
+	}
 	close(fd);
+	n = len / sizeof(*v);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_sample_tgid);
+	for (size_t i = 0; i < r->nr_procs && n; i++) {
+		struct proc_row *p = &r->procs[i];
+		const struct rss_sample *s;
+
+		key.tgid = p->pid;
+		if (p->val.exited || !(s = bsearch(&key, v, n, sizeof(*v), cmp_sample_tgid)))
+			continue;
+		p->have_rss_stat = true;
+		p->rss_stat_sampled = true;
+		for (int m = 0; m < RSS_MEMBERS; m++)
+			p->rss_stat[m] = s->pages[m];
+	}
+	free(v);
 }
 
 /* Opens the agent's state, or explains that only the future can be seen. */
