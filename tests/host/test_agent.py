@@ -323,6 +323,27 @@ for h in holders:
     h.kill()
     h.wait()
 
+# a table too small: 10,000 touched one-page VMAs into 4,096 rows. The LRU evicts the rest, and the
+# eviction count (computed each tick, exported once two ticks agree) says about how many
+p = run([PFNSCOPE, "agent", "--stop"])
+wait_exit(agent)
+agent = start_agent("--max-vmas", "4096")
+base = metric(metrics(), "pfnscope_map_evictions_total", map="vmas")
+h = subprocess.Popen([os.path.join(WORKLOADS, "manyvmas"), "20000", "20"], stdout=subprocess.PIPE,
+                     text=True)
+made = int((h.stdout.readline().split(" vmas ") + ["0"])[1].split()[0])
+t, deadline = metric(metrics(), "pfnscope_agent_ticks_total"), time.time() + 30
+while metric(metrics(), "pfnscope_agent_ticks_total") < t + 3 and time.time() < deadline:
+    time.sleep(0.2)
+text = metrics()
+evicted = metric(text, "pfnscope_map_evictions_total", map="vmas")
+tracked = metric(text, "pfnscope_vmas_tracked")
+h.kill()
+h.wait()
+ok(base == 0 and made == 10000 and made - 4096 <= evicted <= made + 1000 and tracked <= 4096,
+   "a 4,096-row VMA table under 10,000 touched VMAs: %d evictions counted (none before), %d "
+   "rows tracked" % (evicted, tracked), (base, made, evicted, tracked))
+
 # a clean stop leaves nothing
 p = run([PFNSCOPE, "agent", "--stop"])
 ok(p.returncode == 0 and wait_exit(agent) == 0, "agent --stop: exit 0", p.stdout + p.stderr)
