@@ -39,12 +39,23 @@ int BPF_PROG(task_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-/* sched_process_exit fires in do_exit() after exit_mm(): the thread can take no further fault,
- * so its min_flt/maj_flt are final. Their sum over all threads is what /proc/PID/stat shows. */
+#define SIGNAL_GROUP_EXIT 0x00000004	/* include/linux/sched/signal.h */
+
+/*
+ * sched_process_exit fires in do_exit() after exit_mm(): the thread can take no further fault,
+ * so its min_flt/maj_flt are final. Their sum over all threads is what /proc/PID/stat shows.
+ * The process has exited when its last thread has: do_exit() counts signal->live down before
+ * exit_mm(), so the thread that sees it at 0 is the last. Not the group leader's exit: a
+ * leader can leave first (pthread_exit()) while the other threads still fault, and a thread
+ * that execs kills the old leader with the process going on. The wait status is what
+ * wait_task_zombie() reports: the group exit code after exit_group(), else the leader's.
+ */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(task_exit, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
+	struct signal_struct *sig = p->signal;
+	struct task_struct *leader;
 	struct proc_val *pv;
 
 	if (!tgid_traced(tgid))
@@ -55,12 +66,14 @@ int BPF_PROG(task_exit, struct task_struct *p)
 	__sync_fetch_and_add(&pv->task_minflt, p->min_flt);
 	__sync_fetch_and_add(&pv->task_majflt, p->maj_flt);
 	__sync_fetch_and_add(&pv->threads_exited, 1);
-	if (p->pid == tgid) {
+	if (sig->live.counter == 0) {
+		leader = p->group_leader;
 		pv->exited = 1;
-		pv->exit_code = p->exit_code;
-		pv->ppid = BPF_CORE_READ(p, real_parent, tgid);
-		bpf_probe_read_kernel_str(pv->comm, sizeof(pv->comm), p->comm);
-		trace_vma(TE_EXIT, NULL, 0, 0, p->exit_code);
+		pv->exit_code = (sig->flags & SIGNAL_GROUP_EXIT) ? sig->group_exit_code :
+								   leader->exit_code;
+		pv->ppid = BPF_CORE_READ(leader, real_parent, tgid);
+		bpf_probe_read_kernel_str(pv->comm, sizeof(pv->comm), leader->comm);
+		trace_vma(TE_EXIT, NULL, 0, 0, pv->exit_code);
 	}
 	return 0;
 }

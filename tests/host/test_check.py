@@ -68,6 +68,22 @@ if pr:
 text = p.stdout + p.stderr + open(out).read()
 ok(not has_kernel_address(text), "no raw kernel address in table or JSON")
 
+# a process outliving its group leader: the main thread pthread_exit()s, a worker faults 128
+# pages and exit(5)s. The process has exited with its last thread, with the group's status
+raw = run([os.path.join(WORKLOADS, "threadexit"), "128", "5"])
+out = os.path.join(tmp, "threadexit.json")
+p = run([PFNSCOPE, "check", "--json", out, "--", os.path.join(WORKLOADS, "threadexit"), "128",
+         "5"])
+doc = load_json(out)
+te = procs_by_comm(doc, "threadexit")
+te = te[0] if te else {}
+buf = [v["faults"] for v in vmas_of(doc, te.get("pid", -1)) if v["size"] == 128 * 4096]
+ok(raw.returncode == 5 and te.get("exited") and te.get("exit_status") == 5 << 8 and
+   buf == [128],
+   "threadexit (leader leaves first, the worker faults 128 pages, exit(5)): exited with wait "
+   "status 5 << 8, as the kernel reports it, its worker's 128 faults in their VMA",
+   (raw.returncode, te, buf))
+
 # faults the kernel takes in kernel mode on user memory: dd read()s into a fresh 1 MiB buffer
 # (glibc mmap()s it), so copy_to_user() faults each of its pages in, counted in dd's min_flt
 out = os.path.join(tmp, "dd.json")
