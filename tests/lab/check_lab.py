@@ -133,6 +133,15 @@ if d:
        "check (tracepoint backend in the guest): degraded count, within GUP faults of stat",
        q)
 
+d = doc("threadexit")
+q = [q for q in d["processes"] if q["comm"] == "threadexit"] if d else []
+buf = [v["faults"] for v in d["vmas"] if q and v["pid"] == q[0]["pid"] and
+       v["size"] == 64 * 4096] if d else []
+ok(q and q[0]["exited"] and q[0]["exit_status"] == 7 << 8 and 64 in buf and
+   q[0]["faults"] == q[0]["stat_minflt"] + q[0]["stat_majflt"],
+   "threadexit (leader pthread_exit()s first, the worker faults 64 pages, exit(7)): exited "
+   "with wait status 7 << 8, its faults equal /proc/PID/stat (fexit)", (q, buf))
+
 # fixtures: each misbehaviour flagged with the right rule and attribution
 EXPECT = {  # device -> (rule, source, class)
     "pfnfix_zero": ("RESERVED_PAGE", "fault-return", "reserved"),

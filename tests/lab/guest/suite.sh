@@ -41,6 +41,9 @@ scenario probe-table pfnscope probe -v
 scenario storm-fentry pfnscope check --json storm-fentry.json -- faultstorm 4 2
 scenario storm-kprobe pfnscope check --backend kprobe --json storm-kprobe.json -- faultstorm 4 2
 scenario storm-tp pfnscope check --backend tracepoint --json storm-tp.json -- faultstorm 4 2
+# a process outliving its group leader (pthread_exit), its worker exit(7)s: exited with the
+# group's status, every fault of the worker counted (fexit: exactly the kernel's min_flt)
+scenario threadexit pfnscope check --json threadexit.json -- threadexit 64 7
 
 # every fixture device mapped and faulted, under both backends
 FIX='for d in zero reserved vga; do fixmap /dev/pfnfix_$d 8 --pagemap || exit 1; done
