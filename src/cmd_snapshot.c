@@ -4,7 +4,6 @@
  * outstanding pins), read from its pinned maps read-only: the agent is not disturbed.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,6 +13,7 @@
 #include "agentstate.h"
 #include "collect.h"
 #include "pins.h"
+#include "zap.h"
 #include "report.h"
 #include "ledger.h"
 #include <bpf/bpf.h>
@@ -145,32 +145,13 @@ static int cmp_sample_tgid(const void *a, const void *b)
 
 static void agent_rss_read(const char *dir, struct report *r)
 {
-	struct rss_sample *v = NULL, key;
-	size_t len = 0, cap = 0, n;
+	struct rss_sample *v, key;
 	char path[512];
-	ssize_t got;
-	int fd;
+	size_t n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_RSS_ITER);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (zap_rss_read_pinned(path, &v, &n))
 		return;
-	for (;;) {	/* the whole walk: whole records, a page of the seq_file at a time */
-		if (cap - len < 64 << 10) {
-			void *nv = realloc(v, cap + (256 << 10));
-
-			if (!nv)
-				break;
-			v = nv;
-			cap += 256 << 10;
-		}
-		got = read(fd, (char *)v + len, cap - len);
-		if (got <= 0)
-			break;
-		len += got;
-	}
-	close(fd);
-	n = len / sizeof(*v);
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_sample_tgid);
 	for (size_t i = 0; i < r->nr_procs && n; i++) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Open, share the fault object's maps, configure, load, attach: bpf/zap.bpf.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -77,14 +78,12 @@ void zap_attach(struct zap_ctx *zc, const struct kaddrs *ka)
 	plan_attach(zc->plan, zc->skel->obj, zc->mask);
 }
 
-/* Appends what one pass of @link's iterator writes to @buf (@len and @cap in bytes). */
-static int iter_read(struct bpf_link *link, char **buf, size_t *len, size_t *cap)
+/* Appends all an open iterator fd gives to @buf (@len and @cap in bytes), then closes it. */
+static int iter_drain(int fd, char **buf, size_t *len, size_t *cap)
 {
-	int fd = bpf_iter_create(bpf_link__fd(link)), err = 0;
+	int err = 0;
 	ssize_t r;
 
-	if (fd < 0)
-		return -errno;
 	for (;;) {
 		if (*len == *cap) {
 			size_t ncap = *cap ? 2 * *cap : 256 * sizeof(struct rss_sample);
@@ -108,11 +107,33 @@ static int iter_read(struct bpf_link *link, char **buf, size_t *len, size_t *cap
 	return err;
 }
 
-int zap_rss_sample(struct zap_ctx *zc, struct rss_sample **out, size_t *n)
+/* Appends what one pass of @link's iterator writes to @buf (@len and @cap in bytes). */
+static int iter_read(struct bpf_link *link, char **buf, size_t *len, size_t *cap)
+{
+	int fd = bpf_iter_create(bpf_link__fd(link));
+
+	return fd < 0 ? -errno : iter_drain(fd, buf, len, cap);
+}
+
+/* The records of one pass of an rss iterator opened as @fd (closed here). */
+static int rss_records(int fd, struct rss_sample **out, size_t *n)
 {
 	size_t cap = 0, len = 0;
 	char *v = NULL;
-	int err;
+	int err = iter_drain(fd, &v, &len, &cap);
+
+	if (err) {
+		free(v);
+		return err;
+	}
+	*out = (struct rss_sample *)v;
+	*n = len / sizeof(struct rss_sample);
+	return 0;
+}
+
+int zap_rss_sample(struct zap_ctx *zc, struct rss_sample **out, size_t *n)
+{
+	int fd;
 
 	*out = NULL;
 	*n = 0;
@@ -123,14 +144,17 @@ int zap_rss_sample(struct zap_ctx *zc, struct rss_sample **out, size_t *n)
 		if (!zc->rss_link)
 			return -errno;
 	}
-	err = iter_read(zc->rss_link, &v, &len, &cap);
-	if (err) {
-		free(v);
-		return err;
-	}
-	*out = (struct rss_sample *)v;
-	*n = len / sizeof(struct rss_sample);
-	return 0;
+	fd = bpf_iter_create(bpf_link__fd(zc->rss_link));
+	return fd < 0 ? -errno : rss_records(fd, out, n);
+}
+
+int zap_rss_read_pinned(const char *path, struct rss_sample **out, size_t *n)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*out = NULL;
+	*n = 0;
+	return fd < 0 ? -errno : rss_records(fd, out, n);
 }
 
 int zap_rss_pin(struct zap_ctx *zc, const char *path)

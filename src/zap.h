@@ -29,6 +29,8 @@ int zap_rss_sample(struct zap_ctx *zc, struct rss_sample **out, size_t *n);
 /* Pins the rss iterator's link at @path (bpffs): reading that file runs it (bpf_iter_fops), so
  * `pfnscope snapshot` gets each process's mm counters from a running agent. 0 or -errno. */
 int zap_rss_pin(struct zap_ctx *zc, const char *path);
+/* One pass of the rss iterator an agent pinned at @path, as zap_rss_sample(). 0 or -errno. */
+int zap_rss_read_pinned(const char *path, struct rss_sample **out, size_t *n);
 /* After every hook is attached: marks the address spaces of the processes alive now
  * MM_UNOBSERVED (their pages entered before pfnscope saw them). 0, or -errno. */
 int zap_seed_mms(struct zap_ctx *zc);

@@ -20,15 +20,12 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "workload.h"
 
 #define NPAGES 16
 #define PG 4096
 
-static void die(const char *what)
-{
-	fprintf(stderr, "pinwork: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
+#define die(what) die_errno("pinwork", what)
 
 static char *buffer(int touch)
 {

@@ -29,17 +29,14 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "workload.h"
 
 #define PG 4096L
 
 static void *vmas[8];
 static int nvmas;
 
-static void die(const char *what)
-{
-	fprintf(stderr, "rsswork: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
+#define die(what) die_errno("rsswork", what)
 
 static unsigned long long now_ns(void)
 {

@@ -21,11 +21,7 @@
 
 #define PG 4096L
 
-static void die(const char *what)
-{
-	fprintf(stderr, "vmachurn: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
+#define die(what) die_errno("vmachurn", what)
 
 static char *anon(long pages)
 {

@@ -6,6 +6,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* "PROG: WHAT: strerror(errno)" and exit 1. */
+static inline void die_errno(const char *prog, const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", prog, what, strerror(errno));
+	exit(1);
+}
 
 /* A whole number >= @min from @s, or "PROG: bad WHAT 'S'" and exit 2. */
 static inline long parse_num(const char *prog, const char *s, const char *what, long min)
