@@ -32,7 +32,11 @@ CFLAGS     += $(WARN) -std=gnu11 -D_GNU_SOURCE -Iinclude -Isrc -I$(BPFOUT) \
               -DPFNSCOPE_VERSION='"$(VERSION)"'
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wno-unused-function \
               -Iinclude -Ibpf -Ivmlinux/$(ARCH)
-LIBS       := -lbpf -lelf -lz -ljson-c -lmicrohttpd -lpthread
+# libmicrohttpd is dlopen()ed by the agent alone (src/httpd.c): its SONAME, from the library
+MHD_SONAME := $(shell objdump -p $$($(CC) -print-file-name=libmicrohttpd.so) 2>/dev/null | \
+                awk '$$1 == "SONAME" { print $$2 }')
+CFLAGS     += $(if $(MHD_SONAME),-DMHD_SONAME='"$(MHD_SONAME)"')
+LIBS       := -lbpf -lelf -lz -ljson-c -ldl -lpthread
 
 .PHONY: all clean deps run test unit-test host-test lab-test demo vmlinux bench bench-lab fuzz
 .DELETE_ON_ERROR:

@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/capability.h>
-#include <microhttpd.h>
+#include "httpd.h"
 #include "pfnscope.h"
 #include "options.h"
 #include "agent.h"
@@ -188,6 +188,7 @@ static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *page;
 static size_t page_len;
 static struct agent ag;
+static const struct httpd_lib *mhd;	/* loaded before listening */
 
 static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *url,
 			     const char *method, const char *version, const char *data,
@@ -215,7 +216,7 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 		if (!copy) {
 			body = "# no data yet\n";
 		} else {
-			resp = MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
+			resp = mhd->create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
 			goto send;
 		}
 	} else if (!strcmp(url, "/")) {
@@ -224,14 +225,14 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 		body = "not found: /metrics\n";
 		status = MHD_HTTP_NOT_FOUND;
 	}
-	resp = MHD_create_response_from_buffer(strlen(body), (void *)body,
+	resp = mhd->create_response_from_buffer(strlen(body), (void *)body,
 					       MHD_RESPMEM_PERSISTENT);
 send:
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-	ret = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
+	mhd->add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	ret = mhd->queue_response(c, status, resp);
+	mhd->destroy_response(resp);
 	return ret;
 }
 
@@ -381,7 +382,11 @@ int cmd_agent(int argc, char **argv)
 		}
 	}
 	/* listen first: a taken port fails before anything is attached */
-	httpd = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	if (!(mhd = httpd_lib(perr, sizeof(perr)))) {
+		pr_err("%s", perr);
+		goto out;
+	}
+	httpd = mhd->start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 				 (listen_v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, serve, NULL,
 				 MHD_OPTION_SOCK_ADDR, listen_v6 ? (struct sockaddr *)&listen_addr6 :
 				 (struct sockaddr *)&listen_addr4,
@@ -500,7 +505,7 @@ out_stop:
 	unlink(AGENT_PID_FILE);
 out:
 	if (httpd)
-		MHD_stop_daemon(httpd);
+		mhd->stop_daemon(httpd);
 	if (ag.findings_out && ag.findings_out != stdout)
 		fclose(ag.findings_out);
 	free(page);

@@ -113,6 +113,9 @@ ok(p.returncode == 3 and "no agent state" in p.stderr, "snapshot without an agen
 # Prometheus scraping the agent
 agent = start_agent("--findings", os.path.join(tmp, "findings.ndjson"))
 ok(agent.poll() is None, "agent serves /metrics on loopback", open(os.path.join(tmp, "agent.log")).read())
+maps = open("/proc/%d/maps" % agent.pid).read() if agent.poll() is None else ""
+ok("libmicrohttpd" in maps, "the agent loaded libmicrohttpd to serve (src/httpd.c dlopen)",
+   maps[-400:])
 p = run([PFNSCOPE, "agent", "--listen", "127.0.0.1:%d" % free_port()])
 ok(p.returncode == 3 and "already running" in p.stderr, "a second agent: exit 3", p.stderr)
 conf = os.path.join(tmp, "prometheus.yml")

@@ -154,6 +154,19 @@ for args in (["-p", "999999"], ["--rule", "NOPE"], ["-e", "nope"], ["-p", "1", "
     ok(p.returncode == 2 and one_line(p) and not p.stdout,
        "trace %s: exit 2, one line" % " ".join(args), "rc %d: %s" % (p.returncode, p.stderr))
 
+# ---- only the agent maps libmicrohttpd and its TLS stack (src/httpd.c): not trace, say
+tr = subprocess.Popen([PFNSCOPE, "trace", "-d", "5"], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.PIPE, text=True)
+for line in tr.stderr:
+    if "tracing" in line:
+        break
+tmaps = open("/proc/%d/maps" % tr.pid).read() if tr.poll() is None else ""
+tr.kill()
+tr.wait()
+ok(tmaps and not any(lib in tmaps for lib in ("libmicrohttpd", "libgnutls", "libp11-kit")),
+   "a running trace maps neither libmicrohttpd nor gnutls/p11-kit",
+   "\n".join(l for l in tmaps.splitlines() if ".so" in l)[-600:])
+
 # ---- trace -p ends by itself when the process exits; -d ends after its duration
 sl = subprocess.Popen(["sleep", "2"])
 t0 = time.monotonic()
