@@ -217,10 +217,12 @@ procs = metric(text, "pfnscope_processes_tracked")
 vmas = metric(text, "pfnscope_vmas_tracked")
 evicted = metric(text, "pfnscope_map_evictions_total")
 dropped = metric(text, "pfnscope_dropped_events_total")
+why = [l.split("{", 1)[1] for l in text.splitlines()
+       if l.startswith("pfnscope_dropped_events_total{") and not l.endswith(" 0")]
 print("# 10000 processes in %.1f s; agent RSS after each 2000 and after the storm: %s MiB, "
-      "peak %.1f MiB; %d processes, %d VMAs tracked; %d evicted, %d dropped" %
+      "peak %.1f MiB; %d processes, %d VMAs tracked; %d evicted, %d dropped %s" %
       (forks, " ".join("%.1f" % (x / 2**20) for x in rss), peak / 2**20, procs, vmas, evicted,
-       dropped))
+       dropped, why))
 ok(max(rss[1:]) - min(rss[1:]) < 2 * 2**20,
    "agent RSS flat after warm-up through 10,000 processes and a storm (within 2 MiB)")
 ok(peak < 32 * 2**20, "agent peak RSS under 32 MiB (%.1f MiB)" % (peak / 2**20))
