@@ -298,6 +298,7 @@ static __always_inline int fault_count_addr(unsigned long address, unsigned long
 	__u32 tgid = task->tgid, zero = 0;	/* a direct load: no helper call */
 	struct vma_cache *c;
 	struct proc_val *pv;
+	long err;
 
 	if (!tgid_traced(tgid))
 		return 0;
@@ -315,8 +316,16 @@ static __always_inline int fault_count_addr(unsigned long address, unsigned long
 	}
 	vma_cache_flush(c);
 	c->valid = 0;
-	if (bpf_find_vma(task, address, fault_vma_cb, &fl, 0)) {
-		count_drop(DROP_VMA_LOOKUP);
+	err = bpf_find_vma(task, address, fault_vma_cb, &fl, 0);
+	if (err) {
+		/*
+		 * -ENOENT: no VMA holds the address at fault entry. The main stack growing takes
+		 * this path on every new page: the fault is below the stack VMA's vm_start, and
+		 * do_user_addr_fault() -> lock_mm_and_find_vma() -> expand_stack() extends it
+		 * afterwards. Else an access the kernel answers with SIGSEGV. -EBUSY: mmap_lock
+		 * contended, or this CPU's mmap_unlock_irq_work of an earlier lookup still queued.
+		 */
+		count_drop(err == -2 /* -ENOENT */ ? DROP_VMA_NONE : DROP_VMA_LOOKUP);
 		pv = proc_get(tgid);
 		if (pv)
 			__sync_fetch_and_add(&pv->faults, 1);

@@ -13,7 +13,7 @@
 /* Everything pfnscope loses is counted under one of these reasons (map `drops`). */
 enum drop_reason {
 	DROP_VMA_MAP_FULL,	/* vmas map full: event counted in the pid's [unattributed] row */
-	DROP_VMA_LOOKUP,	/* bpf_find_vma() failed (mmap_lock contended, no vma) */
+	DROP_VMA_LOOKUP,	/* bpf_find_vma() busy: mmap_lock contended, or its unlock pending */
 	DROP_STASH_FULL,	/* kprobe entry->return stash full */
 	DROP_STASH_MISS,	/* kretprobe without matching entry */
 	DROP_PROC_MAP_FULL,	/* procs map full */
@@ -21,6 +21,7 @@ enum drop_reason {
 	DROP_RINGBUF_FULL,	/* trace ring buffer full */
 	DROP_PFN_MAP_FULL,	/* pfn_hits map full: a pfn event is not classified */
 	DROP_PIN_MAP_FULL,	/* pins map full: an outstanding pin is not tracked */
+	DROP_VMA_NONE,		/* no VMA at a faulting address: stack growth, or a SIGSEGV */
 	DROP__MAX,
 };
 

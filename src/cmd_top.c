@@ -332,7 +332,8 @@ int cmd_top(int argc, char **argv)
 				sort_n(rows, n, sizeof(*rows), cmp_row);
 				if (iter > 0)
 					draw(&r, rows, n, dt, r.drops[DROP_RINGBUF_FULL] +
-					     r.drops[DROP_VMA_MAP_FULL] + r.drops[DROP_VMA_LOOKUP], tty);
+					     r.drops[DROP_VMA_MAP_FULL] + r.drops[DROP_VMA_LOOKUP] +
+					     r.drops[DROP_VMA_NONE], tty);
 			}
 		}
 		free(rows);

@@ -19,6 +19,7 @@ const char *drop_reason_name(int reason)
 		[DROP_RINGBUF_FULL] = "ringbuf_full",
 		[DROP_PFN_MAP_FULL] = "pfn_map_full",
 		[DROP_PIN_MAP_FULL] = "pin_map_full",
+		[DROP_VMA_NONE] = "vma_lookup_no_vma",
 	};
 	return reason >= 0 && reason < DROP__MAX ? names[reason] : "?";
 }
