@@ -265,6 +265,61 @@ static __always_inline void vma_cache_flush(struct vma_cache *c)
 		__sync_fetch_and_add(&pv->faults, n);
 }
 
+/*
+ * The faults that grow the main stack find no VMA at their address on the tracepoint backend
+ * (the tracepoint fires before lock_mm_and_find_vma() -> expand_stack() extends the VMA down
+ * to the page), and a second bpf_find_vma() from the same program is refused (-EBUSY: the
+ * first one's mmap_unlock_irq_work is still queued, interrupts being off). So the stack's row
+ * is remembered in its address space's `mms` entry when a fault finds it (remember_stack()),
+ * and a fault with no VMA below mm->start_stack, within RLIMIT_STACK of it, is charged to that
+ * row (stack_growth()): no other VMA holds the address, so the kernel either grows the VMA
+ * above it, the stack, or answers SIGSEGV (rare, and not counted in min_flt either).
+ */
+#define VM_GROWSDOWN 0x100	/* include/linux/mm.h */
+#define RLIMIT_STACK 3		/* include/uapi/asm-generic/resource.h */
+
+static __always_inline void remember_stack(struct task_struct *task, struct vm_area_struct *vma,
+					   struct vma_val *v, __u64 mm)
+{
+	__u64 start_stack = task->mm->start_stack;
+	struct mm_val *m;
+
+	if (!(v->vm_flags & VM_GROWSDOWN) || start_stack < v->vm_start || start_stack >= v->vm_end)
+		return;
+	m = bpf_map_lookup_elem(&mms, &mm);
+	if (m && m->stack_cookie != (__u64)vma) {
+		m->stack_tgid = task->tgid;
+		m->stack_anchor = v->vm_end;	/* anchor_of() a VM_GROWSDOWN VMA */
+		m->stack_cookie = (__u64)vma;
+	}
+}
+
+static __always_inline struct vma_val *stack_growth(struct task_struct *task, __u64 address)
+{
+	struct mm_struct *mm = task->mm;
+	__u64 start_stack = mm->start_stack, key_mm = (__u64)mm;
+	struct vma_key key = {};
+	struct mm_val *m;
+	struct vma_val *v;
+
+	if (address >= start_stack ||
+	    start_stack - address > task->signal->rlim[RLIMIT_STACK].rlim_cur)
+		return NULL;
+	m = bpf_map_lookup_elem(&mms, &key_mm);
+	if (!m || !m->stack_cookie || m->stack_tgid != task->tgid)
+		return NULL;
+	key.tgid = m->stack_tgid;
+	key.vm_start = m->stack_anchor;
+	key.vma_cookie = m->stack_cookie;
+	v = bpf_map_lookup_elem(&vmas, &key);
+	if (!v)
+		return NULL;
+	__sync_fetch_and_add(&v->faults, 1);
+	if ((address & ~0xfffULL) < v->vm_start)	/* where expand_stack() will take it */
+		v->vm_start = address & ~0xfffULL;
+	return v;
+}
+
 static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
 			 struct fault_lookup *fl)
 {
@@ -272,6 +327,8 @@ static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
 	struct vma_cache *c;
 	__u32 zero = 0;
 
+	if (v)
+		remember_stack(task, vma, v, fl->mm);
 	c = bpf_map_lookup_elem(&vma_cache, &zero);
 	/* no row (table full, not traced): every fault takes this path and counts */
 	if (!c || !fl->cacheable || !v)
@@ -325,12 +382,15 @@ static __always_inline int fault_count_addr(unsigned long address, unsigned long
 		 * afterwards. Else an access the kernel answers with SIGSEGV. -EBUSY: mmap_lock
 		 * contended, or this CPU's mmap_unlock_irq_work of an earlier lookup still queued.
 		 */
-		count_drop(err == -2 /* -ENOENT */ ? DROP_VMA_NONE : DROP_VMA_LOOKUP);
+		struct vma_val *v = err == -2 /* -ENOENT */ ? stack_growth(task, address) : NULL;
+
+		if (!v)
+			count_drop(err == -2 ? DROP_VMA_NONE : DROP_VMA_LOOKUP);
 		pv = proc_get(tgid);
 		if (pv)
 			__sync_fetch_and_add(&pv->faults, 1);
 		count_add(CNT_FAULTS, 1);
-		trace_fault(0, address, error);
+		trace_fault(v ? v->id : 0, address, error);
 	}
 	return 0;
 }

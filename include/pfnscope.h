@@ -69,6 +69,12 @@ struct mm_val {
 	__u32 kernel_rss_known;
 	__u32 _pad;
 	__s64 fork_rss_seen[4];		/* mm counters after the last copy_page_range() of a fork */
+	/* the main stack's row in `vmas` (tgid, anchor, cookie of its struct vma_key), where the
+	 * tracepoint backend charges the faults that grow it (bpf/fault.bpf.c stack_growth()) */
+	__u64 stack_anchor;
+	__u64 stack_cookie;
+	__u32 stack_tgid;
+	__u32 _pad2;
 };
 
 /* Per-mm RSS as the kernel's own counters say (map `rss_mm`, keyed by the tracepoint's mm id):
