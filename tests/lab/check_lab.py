@@ -142,6 +142,19 @@ ok(q and q[0]["exited"] and q[0]["exit_status"] == 7 << 8 and 64 in buf and
    "threadexit (leader pthread_exit()s first, the worker faults 64 pages, exit(7)): exited "
    "with wait status 7 << 8, its faults equal /proc/PID/stat (fexit)", (q, buf))
 
+for name in ("stackgrow-fentry", "stackgrow-tp"):
+    d = doc(name)
+    m = re.search(r"VmStk (\d+) -> (\d+) kB", text(name + ".out"))
+    grown = (int(m.group(2)) - int(m.group(1))) // 4 if m else -1
+    q = [q for q in d["processes"] if q["comm"] == "stackgrow"] if d else []
+    stack = [v for v in d["vmas"] if q and v["pid"] == q[0]["pid"] and v["kind"] == "stack"] \
+        if d else []
+    most = max((v["faults"] for v in stack), default=0)
+    nolookup = d["totals"]["dropped"].get("vma_lookup_no_vma", 0) if d else -1
+    ok(rc(name) == 0 and grown >= 200 and grown <= most <= grown + 64 and nolookup == 0,
+       "%s: the %d faults that grew the stack (VmStk) are on the stack's row, none dropped" %
+       (name, grown), (rc(name), most, nolookup, text(name + ".out")[-1500:]))
+
 # fixtures: each misbehaviour flagged with the right rule and attribution
 EXPECT = {  # device -> (rule, source, class)
     "pfnfix_zero": ("RESERVED_PAGE", "fault-return", "reserved"),

@@ -44,6 +44,10 @@ scenario storm-tp pfnscope check --backend tracepoint --json storm-tp.json -- fa
 # a process outliving its group leader (pthread_exit), its worker exit(7)s: exited with the
 # group's status, every fault of the worker counted (fexit: exactly the kernel's min_flt)
 scenario threadexit pfnscope check --json threadexit.json -- threadexit 64 7
+# the main stack growing by 256 pages: on its row under fexit (handle_mm_fault() after
+# expand_stack()) and under the tracepoint backend (stack_growth(), bpf/fault.bpf.c)
+scenario stackgrow-fentry pfnscope check --json stackgrow-fentry.json -- stackgrow 256
+scenario stackgrow-tp pfnscope check --backend tracepoint --json stackgrow-tp.json -- stackgrow 256
 
 # every fixture device mapped and faulted, under both backends
 FIX='for d in zero reserved vga; do fixmap /dev/pfnfix_$d 8 --pagemap || exit 1; done
