@@ -287,22 +287,9 @@ int cmd_check(int argc, char **argv)
 			rep.pins.vmstat_released = rl - pin_rel0;
 		}
 	}
-	err = session_read(&ses, &st, ST_MASK_ALL);
-	if (!err)
-		err = collect_report(&st, session_ksyms(&ses), &rep);
-	if (!err)
-		err = pins_collect(&st, session_ksyms(&ses), ses.io, &rep);
+	err = session_judge(&ses, &st, &rep, args.module, &pol);
 	if (err) {
-		pr_err("cannot read the BPF maps: %s", strerror(-err));
-		ret = EXIT_INTERNAL;
-		goto out_stop;
-	}
-	rep.module_filter = args.module;
-	for (size_t i = 0; i < rep.nr_vmas; i++)
-		rep.vmas[i].hidden = rep.vmas[i].merged ||
-				     (args.module && strcmp(rep.vmas[i].module, args.module));
-	if (findings_evaluate(&rep, ses.io, &pol)) {
-		pr_err("out of memory");
+		pr_err("cannot read and judge the BPF maps: %s", strerror(-err));
 		ret = EXIT_INTERNAL;
 		goto out_stop;
 	}

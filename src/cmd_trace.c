@@ -17,6 +17,7 @@
 #include "session.h"
 #include "target.h"
 #include "trace_view.h"
+#include "report.h"
 
 enum { OPT_JSON = 0x100, OPT_RULE, OPT_BACKEND, OPT_POLICY, OPT_RINGBUF };
 
@@ -124,6 +125,63 @@ static int on_event(void *ctx, const struct trace_rec *e)
 }
 
 /* Every loss counter; returns the ring buffer's. */
+/*
+ * The rules no single event shows: RSS_IMBALANCE once an address space has exited, and the
+ * pin rules on the pins still held (and by whom). A trace judges them once, at its end, on the
+ * session's tables, as check does; the per-event rules were printed as they happened.
+ */
+#define END_RULES ((1u << RULE_RSS_IMBALANCE) | (1u << RULE_PIN_LEAK) | \
+		   (1u << RULE_PIN_AFTER_UNMAP) | (1u << RULE_LONGTERM_PIN))
+
+static void end_findings(struct session *s, const struct policy *pol, const char *module,
+			 unsigned int rule_mask, bool json, double t)
+{
+	unsigned int want = rule_mask ? rule_mask & END_RULES : END_RULES;
+	struct report rep = { .plan = &s->plan };
+	struct state st = {};
+	size_t n = 0;
+	int err;
+
+	if (!want)
+		return;
+	if (!plan_hook_active(&s->plan, HOOK_RSS_RMAP) && !plan_hook_active(&s->plan, HOOK_PIN_GRAB)) {
+		if (rule_mask & END_RULES)	/* asked for by name: say why nothing comes */
+			pr_warn("RSS_IMBALANCE and the pin rules need hooks this kernel lacks here "
+				"(rss-rmap, pin-grab: pfnscope probe)");
+		return;
+	}
+	err = session_judge(s, &st, &rep, module, pol);
+	if (err) {
+		pr_warn("end-of-trace findings: cannot read the BPF maps: %s", strerror(-err));
+		goto out;
+	}
+	for (size_t i = 0; i < rep.nr_findings; i++)	/* only the rules judged here */
+		if (want & (1u << rep.findings[i].rule))
+			rep.findings[n++] = rep.findings[i];
+	rep.nr_findings = n;
+	if (!json) {
+		printf("# at the end: RSS_IMBALANCE and pin rules, judged on the tables\n");
+		report_print_findings(&rep, stdout);
+		goto out;
+	}
+	for (size_t i = 0; i < rep.nr_findings; i++) {
+		const struct finding *f = &rep.findings[i];
+		json_object *o;
+
+		if (f->severity == SEV_NONE || (f->vma ? f->vma->hidden : module != NULL))
+			continue;
+		o = finding_json(f);
+		json_object_object_add(o, "t", json_object_new_double(t));
+		json_object_object_add(o, "type", json_object_new_string("finding"));
+		json_object_object_add(o, "at", json_object_new_string("end"));
+		printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+out:
+	report_free(&rep);
+	state_free(&st);
+}
+
 static __u64 read_drops(struct session *s, __u64 drops[DROP__MAX])
 {
 	struct state st = {};
@@ -236,6 +294,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	evring_drain(rb, true);
 	target_stop(&args.tgt);
+	end_findings(&ses, &pol, args.module, args.rule_mask, args.json, now_s() - t0);
 	lost = read_drops(&ses, drops) + evring_abandoned(rb);
 	for (int t = 0; t < TE__MAX; t++)
 		total += tv.events[t];

@@ -13,6 +13,8 @@
 #include <bpf/libbpf.h>
 #include "pfnscope.h"
 #include "session.h"
+#include "collect.h"
+#include "report.h"
 #include "fault.skel.h"
 
 static double stamp(void)
@@ -263,6 +265,24 @@ void session_stop(struct session *s)
 int session_read(struct session *s, struct state *st, unsigned int mask)
 {
 	return state_read(st, &s->fds, mask);
+}
+
+int session_judge(struct session *s, struct state *st, struct report *rep, const char *module,
+		  const struct policy *pol)
+{
+	int err = session_read(s, st, ST_MASK_ALL);
+
+	if (!err)
+		err = collect_report(st, session_ksyms(s), rep);
+	if (!err)
+		err = pins_collect(st, session_ksyms(s), s->io, rep);
+	if (err)
+		return err;
+	rep->module_filter = module;
+	for (size_t i = 0; i < rep->nr_vmas; i++)
+		rep->vmas[i].hidden = rep->vmas[i].merged ||
+				      (module && strcmp(rep->vmas[i].module, module));
+	return findings_evaluate(rep, s->io, pol) ? -ENOMEM : 0;
 }
 
 struct evring *session_events(const struct session *s, evring_fn fn, void *ctx)

@@ -63,6 +63,12 @@ void session_stop(struct session *s);
 struct ksyms *session_ksyms(struct session *s);
 /* Reads the tables of @mask. 0 or -errno. */
 int session_read(struct session *s, struct state *st, unsigned int mask);
+struct report;
+struct policy;
+/* Reads every table into @st and builds @rep from it with its findings judged under @pol,
+ * VMAs of modules other than @module (when given) hidden: what check prints. 0 or -errno. */
+int session_judge(struct session *s, struct state *st, struct report *rep, const char *module,
+		  const struct policy *pol);
 /* The consumer of the per-CPU event rings (trace mode); NULL with errno set. */
 struct evring *session_events(const struct session *s, evring_fn fn, void *ctx);
 /* Prints the hooks that failed to attach, one warning each. */

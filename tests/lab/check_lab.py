@@ -435,7 +435,21 @@ ok(any(e.get("type") == "teardown" for e in evs), "trace: teardowns are streamed
 ok(rc("trace-cols") == 0 and re.search(r"fault-return pfn 0x[0-9a-f]+ x1 reserved",
                                       text("trace-cols.out")),
    "trace columns: the reserved fixture's pfns, class reserved", text("trace-cols.out")[-800:])
-ok(not has_kernel_address(text("trace-fix.ndjson") + text("trace-cols.out")),
+tp = [json.loads(x) for x in text("trace-pins.ndjson").splitlines() if x.startswith("{")]
+tv0 = dict(x.split() for x in text("trace-pins-vm0.txt").splitlines())
+tv1 = dict(x.split() for x in text("trace-pins-vm1.txt").splitlines())
+held = (int(tv1.get("nr_foll_pin_acquired", 0)) - int(tv0.get("nr_foll_pin_acquired", 0))) - \
+    (int(tv1.get("nr_foll_pin_released", 0)) - int(tv0.get("nr_foll_pin_released", 0)))
+tpf = {e["rule"]: e for e in tp if e.get("type") == "finding"}
+ok(rc("trace-pins") == 0 and held == 4 and set(tpf) == {"PIN_LEAK", "PIN_AFTER_UNMAP"} and
+   all(e.get("at") == "end" and e["count"] == 4 and e["pinner_comm"] == "pinuser"
+       for e in tpf.values()) and
+   not [e for e in tp if e.get("type") not in ("finding", "summary")],
+   "trace --rule PIN_LEAK,PIN_AFTER_UNMAP -c 'pinuser leak 4': both judged at the end, 4 "
+   "pages each, the 4 the kernel still holds (/proc/vmstat), and no events",
+   (held, tp[-4:], text("trace-pins.out")[-800:]))
+ok(not has_kernel_address(text("trace-fix.ndjson") + text("trace-cols.out") +
+                          text("trace-pins.ndjson")),
    "trace output has no raw kernel address")
 
 # record/report: the same findings as check over the same fixtures

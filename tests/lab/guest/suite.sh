@@ -116,6 +116,12 @@ scenario trace-fix sh -c 'pfnscope trace --json -c "fixmap /dev/pfnfix_vga 4 && 
 	/dev/pfnfix_mmio_wb 4 && pinuser balanced 2" > trace-fix.ndjson'
 emit trace-fix.ndjson
 scenario trace-cols pfnscope trace -e pfn -c 'fixmap /dev/pfnfix_reserved 2'
+# trace --rule with the rules judged at the end: pins still held once the command is gone
+grep nr_foll_pin /proc/vmstat > trace-pins-vm0.txt
+scenario trace-pins sh -c 'pfnscope trace --json --rule PIN_LEAK,PIN_AFTER_UNMAP \
+	-c "pinuser leak 4" > trace-pins.ndjson'
+grep nr_foll_pin /proc/vmstat > trace-pins-vm1.txt
+emit trace-pins.ndjson trace-pins-vm0.txt trace-pins-vm1.txt
 
 # record now, report later: the same findings as check over the same fixtures
 scenario record-fix pfnscope record -o fix.pfns -i 0.2 -- sh -c "$FIX"
