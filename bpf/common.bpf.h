@@ -20,6 +20,9 @@
 #ifndef EBUSY
 #define EBUSY 16
 #endif
+#ifndef ENOENT
+#define ENOENT 2
+#endif
 
 /* Rows on demand: the tables whose rows come per process, mm, VMA or pfn (not per event) are
  * BPF_F_NO_PREALLOC, filled from the bpf_mem_alloc caches (kernel/bpf/memalloc.c, 6.1+; any

@@ -382,10 +382,10 @@ static __always_inline int fault_count_addr(unsigned long address, unsigned long
 		 * afterwards. Else an access the kernel answers with SIGSEGV. -EBUSY: mmap_lock
 		 * contended, or this CPU's mmap_unlock_irq_work of an earlier lookup still queued.
 		 */
-		struct vma_val *v = err == -2 /* -ENOENT */ ? stack_growth(task, address) : NULL;
+		struct vma_val *v = err == -ENOENT ? stack_growth(task, address) : NULL;
 
 		if (!v)
-			count_drop(err == -2 ? DROP_VMA_NONE : DROP_VMA_LOOKUP);
+			count_drop(err == -ENOENT ? DROP_VMA_NONE : DROP_VMA_LOOKUP);
 		pv = proc_get(tgid);
 		if (pv)
 			__sync_fetch_and_add(&pv->faults, 1);
