@@ -22,18 +22,42 @@ __u32 follow_next_fork = 0;
 
 /* ----- process bookkeeping ----- */
 
+/*
+ * A new process can get the pid of one that exited while pfnscope ran (pid_max wrapped, or
+ * ns_last_pid was set). Rows are keyed by tgid, so without this the new process would add to
+ * the old one's `procs` row, exited flag and all, and with --pid/-- cmd filtering an unrelated
+ * process could inherit the old one's `traced` entry. The fork tracepoint runs before the child
+ * does: the stale entries go, and a row that no reader has taken yet is counted as lost.
+ */
+static __always_inline void pid_reused(__u32 tgid, bool counted)
+{
+	struct proc_val *p = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (counted && p && p->exited && !bpf_map_delete_elem(&procs, &tgid))
+		count_drop(DROP_PID_REUSED);
+	if (!counted)
+		bpf_map_delete_elem(&traced, &tgid);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(task_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
 	struct traced_val tv = { .parent = ptgid };
 
-	if (!filter_tgids || ptgid == ctgid)	/* not filtering, or a new thread */
+	if (ptgid == ctgid)			/* a new thread */
 		return 0;
-	if (ptgid == loader_tgid && follow_next_fork)
+	if (!filter_tgids) {
+		pid_reused(ctgid, true);
+		return 0;
+	}
+	if (ptgid == loader_tgid && follow_next_fork) {
 		tv.parent = 0;
-	else if (!bpf_map_lookup_elem(&traced, &ptgid))
+	} else if (!bpf_map_lookup_elem(&traced, &ptgid)) {
+		pid_reused(ctgid, false);	/* not followed: no entry of a former holder */
 		return 0;
+	}
+	pid_reused(ctgid, true);
 	if (bpf_map_update_elem(&traced, &ctgid, &tv, BPF_ANY))
 		count_drop(DROP_TRACED_FULL);
 	return 0;

@@ -22,6 +22,7 @@ enum drop_reason {
 	DROP_PFN_MAP_FULL,	/* pfn_hits map full: a pfn event is not classified */
 	DROP_PIN_MAP_FULL,	/* pins map full: an outstanding pin is not tracked */
 	DROP_VMA_NONE,		/* no VMA at a faulting address: stack growth, or a SIGSEGV */
+	DROP_PID_REUSED,	/* an exited process's row, unread, when a new one took its pid */
 	DROP__MAX,
 };
 

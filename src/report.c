@@ -20,6 +20,7 @@ const char *drop_reason_name(int reason)
 		[DROP_PFN_MAP_FULL] = "pfn_map_full",
 		[DROP_PIN_MAP_FULL] = "pin_map_full",
 		[DROP_VMA_NONE] = "vma_lookup_no_vma",
+		[DROP_PID_REUSED] = "pid_reused",
 	};
 	return reason >= 0 && reason < DROP__MAX ? names[reason] : "?";
 }

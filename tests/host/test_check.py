@@ -6,7 +6,9 @@ import os
 import re
 import stat
 import sys
+import subprocess
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from tap import (ok, skip, run, load_json, has_kernel_address, hook, procs_by_comm,  # noqa
@@ -104,6 +106,53 @@ ok(p.returncode == 0 and grown >= 400 and grown <= stack.get("faults", 0) <= gro
    "stackgrow 512: the faults that grow the stack are on the stack's row, which spans VmStk "
    "(none dropped), and counted for the process as /proc/PID/stat counts them",
    (grown, dropped, sg, stack))
+
+# pid reuse while check runs (ns_last_pid set to the pid before an exited child's): (a) a
+# traced child that gets the pid starts a row of its own, and the old row is counted as lost;
+# (b) an untraced process that gets it is not followed through the old child's traced entry
+NS_LAST = "/proc/sys/kernel/ns_last_pid"
+for attempt in range(3):
+    out = os.path.join(tmp, "reuse-a.json")
+    p = run([PFNSCOPE, "check", "--json", out, "--", "sh", "-c",
+             "%s 4 1 & p=$!; wait; echo $((p - 1)) > %s; /bin/true & q=$!; wait; "
+             "echo reuse $p $q >&2" % (storm, NS_LAST)])
+    m = re.search(r"reuse (\d+) (\d+)", p.stderr)
+    if m and m.group(1) == m.group(2):
+        break
+doc = load_json(out)
+row = [q for q in doc.get("processes", []) if m and q["pid"] == int(m.group(1))]
+ok(m and m.group(1) == m.group(2) and len(row) == 1 and row[0]["comm"] == "true" and
+   row[0]["faults"] < 256 and
+   0 <= row[0]["task_minflt"] + row[0]["task_majflt"] - row[0]["faults"] < 16 and
+   doc["totals"]["dropped"].get("pid_reused") == 1,
+   "pid reused by a traced child (faultstorm 4 1 exits, true gets its pid): true's own row, "
+   "its faults its own min_flt, the storm's unread row counted as pid_reused",
+   (m and m.groups(), row, doc.get("totals", {}).get("dropped")))
+
+for attempt in range(3):
+    want = os.path.join(tmp, "want-%d" % attempt)
+    out = os.path.join(tmp, "reuse-b.json")
+    chk = subprocess.Popen([PFNSCOPE, "check", "--json", out, "--", "sh", "-c",
+                            "/bin/true & p=$!; wait; echo $p > %s.tmp; mv %s.tmp %s; sleep 2" %
+                            (want, want, want)], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if os.path.exists(want):
+            break
+        time.sleep(0.05)
+    old = int(open(want).read()) if os.path.exists(want) else -1
+    with open(NS_LAST, "w") as f:
+        f.write(str(old - 1))
+    intruder = subprocess.Popen([storm, "4", "1"], stdout=subprocess.DEVNULL)
+    intruder.wait()
+    chk.wait(timeout=60)
+    if intruder.pid == old:
+        break
+doc = load_json(out)
+ok(intruder.pid == old and chk.returncode == 0 and not procs_by_comm(doc, "faultstorm") and
+   not [v for v in doc.get("vmas", []) if v["pid"] == old and v["faults"] > 256],
+   "pid of a traced, exited child taken by an untraced faultstorm: check does not follow it",
+   (intruder.pid, old, [(q["pid"], q["comm"], q["faults"]) for q in doc.get("processes", [])]))
 
 # faults the kernel takes in kernel mode on user memory: dd read()s into a fresh 1 MiB buffer
 # (glibc mmap()s it), so copy_to_user() faults each of its pages in, counted in dd's min_flt
