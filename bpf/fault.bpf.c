@@ -29,14 +29,12 @@ __u32 follow_next_fork = 0;
  * process could inherit the old one's `traced` entry. The fork tracepoint runs before the child
  * does: the stale entries go, and a row that no reader has taken yet is counted as lost.
  */
-static __always_inline void pid_reused(__u32 tgid, bool counted)
+static __always_inline void forget_exited_proc(__u32 tgid)
 {
 	struct proc_val *p = bpf_map_lookup_elem(&procs, &tgid);
 
-	if (counted && p && p->exited && !bpf_map_delete_elem(&procs, &tgid))
+	if (p && p->exited && !bpf_map_delete_elem(&procs, &tgid))
 		count_drop(DROP_PID_REUSED);
-	if (!counted)
-		bpf_map_delete_elem(&traced, &tgid);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -48,16 +46,16 @@ int BPF_PROG(task_fork, struct task_struct *parent, struct task_struct *child)
 	if (ptgid == ctgid)			/* a new thread */
 		return 0;
 	if (!filter_tgids) {
-		pid_reused(ctgid, true);
+		forget_exited_proc(ctgid);
 		return 0;
 	}
 	if (ptgid == loader_tgid && follow_next_fork) {
 		tv.parent = 0;
 	} else if (!bpf_map_lookup_elem(&traced, &ptgid)) {
-		pid_reused(ctgid, false);	/* not followed: no entry of a former holder */
+		bpf_map_delete_elem(&traced, &ctgid);	/* not followed: a former holder's entry */
 		return 0;
 	}
-	pid_reused(ctgid, true);
+	forget_exited_proc(ctgid);
 	if (bpf_map_update_elem(&traced, &ctgid, &tv, BPF_ANY))
 		count_drop(DROP_TRACED_FULL);
 	return 0;
@@ -305,10 +303,13 @@ static __always_inline void vma_cache_flush(struct vma_cache *c)
 static __always_inline void remember_stack(struct task_struct *task, struct vm_area_struct *vma,
 					   struct vma_val *v, __u64 mm)
 {
-	__u64 start_stack = task->mm->start_stack;
+	__u64 start_stack;
 	struct mm_val *m;
 
-	if (!(v->vm_flags & VM_GROWSDOWN) || start_stack < v->vm_start || start_stack >= v->vm_end)
+	if (!(v->vm_flags & VM_GROWSDOWN))	/* most faults: one test on a field already read */
+		return;
+	start_stack = task->mm->start_stack;
+	if (start_stack < v->vm_start || start_stack >= v->vm_end)
 		return;
 	m = bpf_map_lookup_elem(&mms, &mm);
 	if (m && m->stack_cookie != (__u64)vma) {
