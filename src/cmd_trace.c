@@ -124,7 +124,6 @@ static int on_event(void *ctx, const struct trace_rec *e)
 	return trace_view_event(ctx, e) == -EPIPE ? -EPIPE : 0;
 }
 
-/* Every loss counter; returns the ring buffer's. */
 /*
  * The rules no single event shows: RSS_IMBALANCE once an address space has exited, and the
  * pin rules on the pins still held (and by whom). A trace judges them once, at its end, on the
@@ -182,6 +181,7 @@ out:
 	state_free(&st);
 }
 
+/* Every loss counter; returns the ring buffer's. */
 static __u64 read_drops(struct session *s, __u64 drops[DROP__MAX])
 {
 	struct state st = {};
