@@ -296,9 +296,18 @@ static __always_inline void vma_cache_flush(struct vma_cache *c)
  * and a fault with no VMA below mm->start_stack, within RLIMIT_STACK of it, is charged to that
  * row (stack_growth()): no other VMA holds the address, so the kernel either grows the VMA
  * above it, the stack, or answers SIGSEGV (rare, and not counted in min_flt either).
+ *
+ * That holds because the top-down layout keeps the mmap area at least max(RLIMIT_STACK,
+ * 128 MiB) below the stack (mmap_base(), arch/x86/mm/mmap.c). An unlimited RLIMIT_STACK
+ * selects the legacy bottom-up layout instead (mmap_is_legacy()), and the window would then
+ * reach every mapping and the NULL page: an access to 0x10000 under `ulimit -s unlimited`,
+ * answered with SIGSEGV, moved the stack row's start there (a 128 TiB "stack"). An unlimited
+ * stack is given the 128 MiB window; growth beyond it is counted as vma_lookup_no_vma.
  */
 #define VM_GROWSDOWN 0x100	/* include/linux/mm.h */
 #define RLIMIT_STACK 3		/* include/uapi/asm-generic/resource.h */
+#define RLIM_INFINITY (~0UL)	/* include/uapi/linux/resource.h */
+#define STACK_WINDOW_UNLIMITED (128UL << 20)	/* MIN_GAP's 128 MiB, arch/x86/mm/mmap.c */
 
 static __always_inline void remember_stack(struct task_struct *task, struct vm_area_struct *vma,
 					   struct vma_val *v, __u64 mm)
@@ -323,12 +332,14 @@ static __always_inline struct vma_val *stack_growth(struct task_struct *task, __
 {
 	struct mm_struct *mm = task->mm;
 	__u64 start_stack = mm->start_stack, key_mm = (__u64)mm;
+	__u64 window = task->signal->rlim[RLIMIT_STACK].rlim_cur;
 	struct vma_key key = {};
 	struct mm_val *m;
 	struct vma_val *v;
 
-	if (address >= start_stack ||
-	    start_stack - address > task->signal->rlim[RLIMIT_STACK].rlim_cur)
+	if (window == RLIM_INFINITY)
+		window = STACK_WINDOW_UNLIMITED;
+	if (address >= start_stack || start_stack - address > window)
 		return NULL;
 	m = bpf_map_lookup_elem(&mms, &key_mm);
 	if (!m || !m->stack_cookie || m->stack_tgid != task->tgid)

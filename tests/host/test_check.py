@@ -107,6 +107,30 @@ ok(p.returncode == 0 and grown >= 400 and grown <= stack.get("faults", 0) <= gro
    "(none dropped), and counted for the process as /proc/PID/stat counts them",
    (grown, dropped, sg, stack))
 
+# the same under `ulimit -s unlimited` (the legacy bottom-up layout: no gap below the stack),
+# then a read of 0x10000 that the kernel answers with SIGSEGV: the growth is still the stack's,
+# the SIGSEGV fault is dropped as vma_lookup_no_vma, not charged to the stack (whose row once
+# spanned 128 TiB down to 0x10000), and the process's faults are still its min_flt
+out = os.path.join(tmp, "stackgrow-unlimited.json")
+p = run([PFNSCOPE, "check", "--json", out, "--", "sh", "-c",
+         "ulimit -s unlimited && exec %s 128 segv" % os.path.join(WORKLOADS, "stackgrow")])
+m = re.search(r"VmStk (\d+) -> (\d+) kB", p.stderr)
+grown = (int(m.group(2)) - int(m.group(1))) // 4 if m else -1
+doc = load_json(out)
+dropped = doc.get("totals", {}).get("dropped", {})
+sg = procs_by_comm(doc, "stackgrow")
+sg = sg[0] if sg else {}
+stack = max((v for v in vmas_of(doc, sg.get("pid", -1)) if v["kind"] == "stack"),
+            key=lambda v: v["faults"], default={})
+ok(m and grown >= 64 and grown <= stack.get("faults", 0) <= grown + 64 and
+   int(m.group(2)) * 1024 <= stack.get("size", 0) <= int(m.group(2)) * 1024 + (1 << 20) and
+   dropped.get("vma_lookup_no_vma", 0) == 1 and sg.get("exit_status", 0) & 0x7f == 11 and
+   0 <= sg.get("task_minflt", 0) + sg.get("task_majflt", 0) - sg.get("faults", 0) < 16,
+   "stackgrow 128 segv under ulimit -s unlimited: the growth on the stack's row, which spans "
+   "VmStk and no more; the SIGSEGV read of 0x10000 dropped as vma_lookup_no_vma; faults as "
+   "the kernel's min_flt at exit",
+   (grown, dropped, sg, {k: stack.get(k) for k in ("start", "size", "faults")}))
+
 # pid reuse while check runs (ns_last_pid set to the pid before an exited child's): (a) a
 # traced child that gets the pid starts a row of its own, and the old row is counted as lost;
 # (b) an untraced process that gets it is not followed through the old child's traced entry

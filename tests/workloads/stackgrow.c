@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stackgrow PAGES: grows the main thread's stack by PAGES pages, one page fault each, each
- * below the stack VMA's start at the time it is taken (the kernel then extends the VMA:
+ * stackgrow PAGES [segv]: grows the main thread's stack by PAGES pages, one page fault each,
+ * each below the stack VMA's start at the time it is taken (the kernel then extends the VMA:
  * expand_stack()). Prints the kernel's VmStk before and after (/proc/self/status) on stderr:
- * "stackgrow: VmStk A -> B kB".
+ * "stackgrow: VmStk A -> B kB". With "segv" it then reads address 0x10000, below every
+ * mapping (mmap_min_addr is 64 KiB), and dies of the SIGSEGV: a fault with no VMA that is not
+ * the stack growing, even under `ulimit -s unlimited`.
  */
 #include <alloca.h>
 #include "workload.h"
@@ -28,8 +30,8 @@ int main(int argc, char **argv)
 	long pages, before, after;
 	volatile char *p;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: stackgrow PAGES\n");
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "segv"))) {
+		fprintf(stderr, "usage: stackgrow PAGES [segv]\n");
 		return 2;
 	}
 	pages = parse_num("stackgrow", argv[1], "PAGES", 1);
@@ -39,5 +41,7 @@ int main(int argc, char **argv)
 		p[off] = 1;
 	after = vmstk_kb();
 	fprintf(stderr, "stackgrow: VmStk %ld -> %ld kB\n", before, after);
+	if (argc == 3)
+		return *(volatile char *)0x10000;
 	return 0;
 }
