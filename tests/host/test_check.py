@@ -86,21 +86,29 @@ ok(raw.returncode == 5 and te.get("exited") and te.get("exit_status") == 5 << 8 
    "status 5 << 8, as the kernel reports it, its worker's 128 faults in their VMA",
    (raw.returncode, te, buf))
 
+
+def stackgrow(name, cmd):
+    """check -- cmd (stackgrow in it): (p, VmStk after in kB, pages grown, drops, the process,
+    its busiest stack row)"""
+    out = os.path.join(tmp, name + ".json")
+    p = run([PFNSCOPE, "check", "--json", out, "--"] + cmd)
+    m = re.search(r"VmStk (\d+) -> (\d+) kB", p.stderr)
+    doc = load_json(out)
+    sg = procs_by_comm(doc, "stackgrow")
+    sg = sg[0] if sg else {}
+    stack = max((v for v in vmas_of(doc, sg.get("pid", -1)) if v["kind"] == "stack"),
+                key=lambda v: v["faults"], default={})
+    return (p, int(m.group(2)) if m else -1, (int(m.group(2)) - int(m.group(1))) // 4 if m else -1,
+            doc.get("totals", {}).get("dropped", {}), sg, stack)
+
+
 # the main stack growing by 512 pages: each fault lies below the stack VMA's start at fault
 # entry (expand_stack() follows), so bpf_find_vma() finds no VMA for it; the tracepoint backend
 # charges it to the stack's row (bpf/fault.bpf.c stack_growth()). Ground truth: VmStk
-out = os.path.join(tmp, "stackgrow.json")
-p = run([PFNSCOPE, "check", "--json", out, "--", os.path.join(WORKLOADS, "stackgrow"), "512"])
-m = re.search(r"VmStk (\d+) -> (\d+) kB", p.stderr)
-grown = (int(m.group(2)) - int(m.group(1))) // 4 if m else -1
-doc = load_json(out)
-dropped = doc.get("totals", {}).get("dropped", {})
-sg = procs_by_comm(doc, "stackgrow")
-sg = sg[0] if sg else {}
-stack = max((v for v in vmas_of(doc, sg.get("pid", -1)) if v["kind"] == "stack"),
-            key=lambda v: v["faults"], default={})
+p, vmstk, grown, dropped, sg, stack = stackgrow("stackgrow", [
+    os.path.join(WORKLOADS, "stackgrow"), "512"])
 ok(p.returncode == 0 and grown >= 400 and grown <= stack.get("faults", 0) <= grown + 64 and
-   stack.get("size", 0) >= int(m.group(2)) * 1024 and
+   stack.get("size", 0) >= vmstk * 1024 and
    dropped.get("vma_lookup_no_vma", 0) + dropped.get("vma_lookup_failed", 0) <= 4 and
    0 <= sg.get("stat_minflt", 0) + sg.get("stat_majflt", 0) - sg.get("faults", 0) < 16,
    "stackgrow 512: the faults that grow the stack are on the stack's row, which spans VmStk "
@@ -111,19 +119,10 @@ ok(p.returncode == 0 and grown >= 400 and grown <= stack.get("faults", 0) <= gro
 # then a read of 0x10000 that the kernel answers with SIGSEGV: the growth is still the stack's,
 # the SIGSEGV fault is dropped as vma_lookup_no_vma, not charged to the stack (whose row once
 # spanned 128 TiB down to 0x10000), and the process's faults are still its min_flt
-out = os.path.join(tmp, "stackgrow-unlimited.json")
-p = run([PFNSCOPE, "check", "--json", out, "--", "sh", "-c",
-         "ulimit -s unlimited && exec %s 128 segv" % os.path.join(WORKLOADS, "stackgrow")])
-m = re.search(r"VmStk (\d+) -> (\d+) kB", p.stderr)
-grown = (int(m.group(2)) - int(m.group(1))) // 4 if m else -1
-doc = load_json(out)
-dropped = doc.get("totals", {}).get("dropped", {})
-sg = procs_by_comm(doc, "stackgrow")
-sg = sg[0] if sg else {}
-stack = max((v for v in vmas_of(doc, sg.get("pid", -1)) if v["kind"] == "stack"),
-            key=lambda v: v["faults"], default={})
-ok(m and grown >= 64 and grown <= stack.get("faults", 0) <= grown + 64 and
-   int(m.group(2)) * 1024 <= stack.get("size", 0) <= int(m.group(2)) * 1024 + (1 << 20) and
+p, vmstk, grown, dropped, sg, stack = stackgrow("stackgrow-unlimited", [
+    "sh", "-c", "ulimit -s unlimited && exec %s 128 segv" % os.path.join(WORKLOADS, "stackgrow")])
+ok(grown >= 64 and grown <= stack.get("faults", 0) <= grown + 64 and
+   vmstk * 1024 <= stack.get("size", 0) <= vmstk * 1024 + (1 << 20) and
    dropped.get("vma_lookup_no_vma", 0) == 1 and sg.get("exit_status", 0) & 0x7f == 11 and
    0 <= sg.get("task_minflt", 0) + sg.get("task_majflt", 0) - sg.get("faults", 0) < 16,
    "stackgrow 128 segv under ulimit -s unlimited: the growth on the stack's row, which spans "
