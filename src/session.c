@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <bpf/libbpf.h>
 #include "pfnscope.h"
+#include "kbtf.h"
 #include "session.h"
 #include "collect.h"
 #include "report.h"
@@ -102,12 +103,12 @@ struct ksyms *session_ksyms(struct session *s)
 	return s->ks;
 }
 
-/* Start-up parses the kernel's BTF (5.5 MB on 6.18) once in the planner and once per BPF
- * object, and the page faults on that memory were most of its cost (13,000 faults for
- * `check -- true`). So the start-up heap keeps what is freed (no trim, no mmap of large
- * blocks: each parse re-uses the last one's pages), is grown once by 64 MiB, and asks for
- * transparent huge pages there (one fault per 2 MiB where THP is "always" or "madvise").
- * steady_heap() gives it back once everything is attached. */
+/* Start-up parsed the kernel's BTF (5.5 MB on 6.18) once in the planner and once per BPF
+ * object (now once: src/kbtf.c), and the page faults on that memory were most of its cost
+ * (13,000 faults for `check -- true`). So the start-up heap keeps what is freed (no trim, no
+ * mmap of large blocks: what start-up frees is re-used, not faulted in again), is grown once
+ * by 64 MiB, and asks for transparent huge pages there (one fault per 2 MiB where THP is
+ * "always" or "madvise"). steady_heap() gives it back once everything is attached. */
 #define STARTUP_HEAP (64 << 20)
 #define THP_SIZE (2UL << 20)
 
@@ -187,10 +188,11 @@ int session_start(struct session *s, const struct session_opts *o)
 	if (!o->quiet && (!s->io || s->io->all_zero))
 		pr_warn("/proc/iomem addresses unavailable (not root?): pfns cannot be classified");
 	STAGE("iomem");
+	kbtf_hold();	/* one kernel BTF parse for the planner and every object (kbtf.c) */
 	plan_probe(&s->plan, o->backend);
 	plan_not_requested(&s->plan, 1u << (o->rss_sampled ? HOOK_RSS : HOOK_RSS_ITER));
 	gup_prepare(&s->gc, &s->plan, plan_btf());
-	plan_btf_release();	/* libbpf parses its own copy: let it re-use these pages */
+	plan_btf_release();	/* the planner's index; the parse itself is kbtf's until loaded */
 	STAGE("plan");
 	if (fault_start(&s->fc, &s->plan, &fo))
 		goto fail;
@@ -201,6 +203,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	rss_start(&s->rc, &s->fc, &s->zc, &s->plan);
 	STAGE("rss");
 	gup_start(&s->gc, &s->fc, &s->plan);
+	kbtf_release();
 	STAGE("gup");
 	if (s->ksyms_pending) {
 		kaddrs_wait(&s->job, &ka);
@@ -234,6 +237,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	gup_state_fds(&s->gc, &s->fds);
 	return 0;
 fail:
+	kbtf_release();
 	steady_heap();
 	session_stop(s);
 	return EXIT_ENV;

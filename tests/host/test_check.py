@@ -130,6 +130,16 @@ ok(grown >= 64 and grown <= stack.get("faults", 0) <= grown + 64 and
    "the kernel's min_flt at exit",
    (grown, dropped, sg, {k: stack.get(k) for k in ("start", "size", "faults")}))
 
+# one kernel BTF parse for the planner and every object load (src/kbtf.c): libbpf's loads
+# get the planner's parse and every one of its frees comes back to pfnscope (a libbpf that
+# freed it behind pfnscope's back would show fewer frees than hand-outs)
+p = run([PFNSCOPE, "check", "-v", "--", "true"])
+m = re.search(r"kernel BTF parsed once: handed out (\d+) times, (\d+) frees skipped", p.stderr)
+ok(p.returncode == 0 and m and int(m.group(1)) >= 3 and m.group(1) == m.group(2),
+   "check -v: the kernel BTF is parsed once and handed to the planner and each object (%s "
+   "hand-outs), every one given back" % (m.group(1) if m else "?"),
+   [x for x in p.stderr.splitlines() if "BTF" in x])
+
 # pid reuse while check runs (ns_last_pid set to the pid before an exited child's): (a) a
 # traced child that gets the pid starts a row of its own, and the old row is counted as lost;
 # (b) an untraced process that gets it is not followed through the old child's traced entry

@@ -155,6 +155,16 @@ for name in ("stackgrow-fentry", "stackgrow-tp"):
        "%s: the %d faults that grew the stack (VmStk) are on the stack's row, none dropped" %
        (name, grown), (rc(name), most, nolookup, text(name + ".out")[-1500:]))
 
+# one kernel BTF parse for start-up (src/kbtf.c) on 6.1, where the fentry programs' attach
+# targets (bpf_program__set_attach_target()) and module BTFs ask for it too: every hand-out
+# given back
+m = re.search(r"kernel BTF parsed once: handed out (\d+) times, (\d+) frees skipped",
+              text("stackgrow-fentry.out"))
+ok(m and int(m.group(1)) >= 3 and m.group(1) == m.group(2),
+   "check -v (fentry): the kernel BTF parsed once, handed out %s times, every one given back" %
+   (m.group(1) if m else "?"),
+   [x for x in text("stackgrow-fentry.out").splitlines() if "BTF" in x])
+
 # fixtures: each misbehaviour flagged with the right rule and attribution
 EXPECT = {  # device -> (rule, source, class)
     "pfnfix_zero": ("RESERVED_PAGE", "fault-return", "reserved"),

@@ -45,8 +45,9 @@ scenario storm-tp pfnscope check --backend tracepoint --json storm-tp.json -- fa
 # group's status, every fault of the worker counted (fexit: exactly the kernel's min_flt)
 scenario threadexit pfnscope check --json threadexit.json -- threadexit 64 7
 # the main stack growing by 256 pages: on its row under fexit (handle_mm_fault() after
-# expand_stack()) and under the tracepoint backend (stack_growth(), bpf/fault.bpf.c)
-scenario stackgrow-fentry pfnscope check --json stackgrow-fentry.json -- stackgrow 256
+# expand_stack()) and under the tracepoint backend (stack_growth(), bpf/fault.bpf.c); -v: how
+# often the one kernel BTF parse was handed out and given back (src/kbtf.c)
+scenario stackgrow-fentry pfnscope check -v --json stackgrow-fentry.json -- stackgrow 256
 scenario stackgrow-tp pfnscope check --backend tracepoint --json stackgrow-tp.json -- stackgrow 256
 
 # every fixture device mapped and faulted, under both backends
