@@ -76,7 +76,7 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(task_exit, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
-	struct signal_struct *sig = p->signal;
+	struct signal_struct *sig = BPF_CORE_READ(p, signal);	/* verifier_cost, common.bpf.h */
 	struct task_struct *leader;
 	struct proc_val *pv;
 
@@ -88,11 +88,11 @@ int BPF_PROG(task_exit, struct task_struct *p)
 	__sync_fetch_and_add(&pv->task_minflt, p->min_flt);
 	__sync_fetch_and_add(&pv->task_majflt, p->maj_flt);
 	__sync_fetch_and_add(&pv->threads_exited, 1);
-	if (sig->live.counter == 0) {
-		leader = p->group_leader;
+	if (BPF_CORE_READ(sig, live.counter) == 0) {
+		leader = BPF_CORE_READ(p, group_leader);
 		pv->exited = 1;
-		pv->exit_code = (sig->flags & SIGNAL_GROUP_EXIT) ? sig->group_exit_code :
-								   leader->exit_code;
+		pv->exit_code = (BPF_CORE_READ(sig, flags) & SIGNAL_GROUP_EXIT) ?
+			BPF_CORE_READ(sig, group_exit_code) : BPF_CORE_READ(leader, exit_code);
 		pv->ppid = BPF_CORE_READ(leader, real_parent, tgid);
 		bpf_probe_read_kernel_str(pv->comm, sizeof(pv->comm), leader->comm);
 		trace_vma(TE_EXIT, NULL, 0, 0, pv->exit_code);
@@ -317,7 +317,7 @@ static __always_inline void remember_stack(struct task_struct *task, struct vm_a
 
 	if (!(v->vm_flags & VM_GROWSDOWN))	/* most faults: one test on a field already read */
 		return;
-	start_stack = task->mm->start_stack;
+	start_stack = BPF_CORE_READ(task, mm, start_stack);	/* verifier_cost, common.bpf.h */
 	if (start_stack < v->vm_start || start_stack >= v->vm_end)
 		return;
 	m = bpf_map_lookup_elem(&mms, &mm);
@@ -328,11 +328,11 @@ static __always_inline void remember_stack(struct task_struct *task, struct vm_a
 	}
 }
 
-static __always_inline struct vma_val *stack_growth(struct task_struct *task, __u64 address)
+static __always_inline struct vma_val *stack_growth(struct task_struct *task,
+						  struct mm_struct *mm, __u64 address)
 {
-	struct mm_struct *mm = task->mm;
 	__u64 start_stack = mm->start_stack, key_mm = (__u64)mm;
-	__u64 window = task->signal->rlim[RLIMIT_STACK].rlim_cur;
+	__u64 window = BPF_CORE_READ(task, signal, rlim[RLIMIT_STACK].rlim_cur); /* verifier_cost */
 	struct vma_key key = {};
 	struct mm_val *m;
 	struct vma_val *v;
@@ -418,7 +418,7 @@ static __always_inline int fault_count_addr(unsigned long address, unsigned long
 		 * afterwards. Else an access the kernel answers with SIGSEGV. -EBUSY: mmap_lock
 		 * contended, or this CPU's mmap_unlock_irq_work of an earlier lookup still queued.
 		 */
-		struct vma_val *v = err == -ENOENT ? stack_growth(task, address) : NULL;
+		struct vma_val *v = err == -ENOENT ? stack_growth(task, mm, address) : NULL;
 
 		if (!v)
 			count_drop(err == -ENOENT ? DROP_VMA_NONE : DROP_VMA_LOOKUP);

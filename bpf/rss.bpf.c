@@ -19,8 +19,7 @@ char LICENSE[] SEC("license") = "GPL";
  * and owner, not per event (rss_stat fires on most faults). */
 static __always_inline void learn_mm_id(__u32 mm_id)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 mm = (__u64)task->mm;
+	__u64 mm = (__u64)BPF_CORE_READ(bpf_get_current_task_btf(), mm); /* verifier_cost */
 
 	if (mm)
 		bpf_map_update_elem(&mm_ids, &mm, &mm_id, BPF_ANY);

@@ -223,7 +223,7 @@ int mm_seed(struct bpf_iter__task *ctx)
 		bpf_for_each_map_elem(&mms, mark_unobserved, NULL, 0);
 	if (!task || task->pid != task->tgid || !tgid_traced(task->tgid))
 		return 0;
-	mm = task->mm;
+	mm = BPF_CORE_READ(task, mm);	/* a value only: see verifier_cost in common.bpf.h */
 	if (!mm)
 		return 0;
 	m = mm_get((__u64)mm, task->tgid);
