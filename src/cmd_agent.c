@@ -144,11 +144,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		args.policy = arg;
 		break;
 	case OPT_MAX_VMAS:
-		errno = 0;
-		args.max_vmas = strtoul(arg, &end, 0);
-		if (errno || *end || args.max_vmas < 16 || args.max_vmas > (1UL << 24))
-			return usage_error(state, "--max-vmas: '%s' is not a number in 16..16777216", arg);
-		break;
+		return opt_max_vmas(state, arg, &args.max_vmas);
 	case OPT_FINDINGS:
 		args.findings = arg;
 		break;

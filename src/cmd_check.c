@@ -85,11 +85,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_BACKEND:
 		return opt_backend(state, arg, (int *)&args.backend);
 	case OPT_MAX_VMAS:
-		errno = 0;
-		args.max_vmas = strtoul(arg, &end, 0);
-		if (errno || *end || args.max_vmas < 16 || args.max_vmas > (1UL << 24))
-			return usage_error(state, "--max-vmas: '%s' is not a number in 16..16777216", arg);
-		break;
+		return opt_max_vmas(state, arg, &args.max_vmas);
 	case OPT_POLICY:
 		args.policy = arg;
 		break;

@@ -32,6 +32,7 @@ int opt_pid(struct argp_state *state, const char *opt, const char *arg, int *pid
 int opt_backend(struct argp_state *state, const char *arg, int *backend);
 int opt_ringbuf(struct argp_state *state, const char *arg, unsigned long *mib);
 int opt_events(struct argp_state *state, const char *arg, unsigned int *types);
+int opt_max_vmas(struct argp_state *state, const char *arg, unsigned long *n);
 
 /* Severity of a finding, also the --fail-on threshold. */
 enum severity { SEV_INFO, SEV_WARNING, SEV_ERROR, SEV_NONE };

@@ -43,6 +43,17 @@ int opt_ringbuf(struct argp_state *state, const char *arg, unsigned long *mib)
 	return 0;
 }
 
+int opt_max_vmas(struct argp_state *state, const char *arg, unsigned long *n)
+{
+	char *end;
+
+	errno = 0;
+	*n = strtoul(arg, &end, 0);
+	if (errno || *end || *n < 16 || *n > (1UL << 24))
+		return usage_error(state, "--max-vmas: '%s' is not a number in 16..16777216", arg);
+	return 0;
+}
+
 int opt_events(struct argp_state *state, const char *arg, unsigned int *types)
 {
 	if (trace_parse_types(arg, types))
