@@ -178,26 +178,37 @@ def bpf_cost(runner):
 
 def startup(n=7):
     """Exec to attached, n runs each: the floor (a minimal libbpf loader), pfnscope's
-    background modes and bpftrace with the same program as in the table."""
+    background modes and bpftrace with the same program as in the table. Round-robin: run i of
+    every tool before run i + 1 of any, so a slow minute of the machine falls on all alike;
+    each median is also given as a ratio to the empty floor's."""
     cfgs = [(name, cmd, ready) for name, (cmd, ready, bpf) in TRACERS.items() if bpf]
-    print("\nstart-up, exec to attached (%d runs each; PFNSCOPE_TIMING=1 shows pfnscope's "
-          "stages):" % n)
-    for name, cmd, ready in cfgs:
-        ts = []
-        for _ in range(n):
+    print("\nstart-up, exec to attached (%d rounds, every tool once a round; PFNSCOPE_TIMING=1 "
+          "shows pfnscope's stages):" % n)
+    ts = {name: [] for name, _, _ in cfgs}
+    broken = {}
+    for _ in range(n):
+        for name, cmd, ready in cfgs:
+            if name in broken:
+                continue
             try:
                 p, t = background(cmd, ready)
             except OSError as e:
-                print("  %-20s %s" % (name, e))
-                break
+                broken[name] = e
+                continue
             p.kill() if name == "bpftrace" else stop(p)  # bpftrace would print its maps
             p.wait()
             if t:
-                ts.append(t * 1000)
+                ts[name].append(t * 1000)
             time.sleep(0.2)
-        if ts:
-            print("  %-20s median %4.0f ms, min-max %.0f-%.0f" %
-                  (name, statistics.median(ts), min(ts), max(ts)))
+    floor = statistics.median(ts[cfgs[0][0]]) if ts[cfgs[0][0]] else 0
+    for name, _, _ in cfgs:
+        if name in broken:
+            print("  %-20s %s" % (name, broken[name]))
+        elif ts[name]:
+            m = statistics.median(ts[name])
+            print("  %-20s median %4.0f ms, min-max %.0f-%.0f%s" %
+                  (name, m, min(ts[name]), max(ts[name]),
+                   ", %.2fx the floor" % (m / floor) if floor else ""))
 
 
 def main():
