@@ -129,6 +129,8 @@ def config_runner(name, args):
                     run.bpf = (sum(v[1] for v in new), sum(v[0] for v in new),
                                run_storm.faults)
                 run.last = stop(p)
+                if cmd[:2] == ["perf", "record"]:
+                    run.last += perf_losses(cmd[cmd.index("-o") + 1])
         run.with_stats = bpf
         return run
     if name in TRACERS:
@@ -139,6 +141,16 @@ def config_runner(name, args):
 CONFIGS = ["empty tp_btf floor", "ring-buffer floor", "per-CPU ring floor", "pfnscope agent",
            "pfnscope check", "pfnscope trace", "pfnscope record", "bpftrace", "perf stat",
            "perf record"]
+
+
+def perf_losses(path):
+    """What perf record lost, from its file: LOST records (a chunk of samples each, the kernel's
+    ring full) and LOST_SAMPLES; `-q` silences its own warning. "lost 0 chunks" when none."""
+    p = subprocess.run(["perf", "report", "-i", path, "--stats"], capture_output=True,
+                       text=True)
+    n = sum(int(m) for m in re.findall(r"^\s*LOST(?:_SAMPLES)? events:\s+(\d+)", p.stdout,
+                                        re.M))
+    return "\nlost %d chunks\n" % n if "TOTAL events" in p.stdout else ""
 
 
 def losses(out):
