@@ -3,9 +3,10 @@
  * stackgrow PAGES [segv]: grows the main thread's stack by PAGES pages, one page fault each,
  * each below the stack VMA's start at the time it is taken (the kernel then extends the VMA:
  * expand_stack()). Prints the kernel's VmStk before and after (/proc/self/status) on stderr:
- * "stackgrow: VmStk A -> B kB". With "segv" it then reads address 0x10000, below every
- * mapping (mmap_min_addr is 64 KiB), and dies of the SIGSEGV: a fault with no VMA that is not
- * the stack growing, even under `ulimit -s unlimited`.
+ * "stackgrow: VmStk A -> B kB". With "segv" it then reads address 0x10000, the lowest one
+ * mmap_min_addr (64 KiB) lets a mapping have and where this static program maps nothing, and
+ * dies of the SIGSEGV: a fault with no VMA that is not the stack growing, even under
+ * `ulimit -s unlimited`.
  */
 #include <alloca.h>
 #include "workload.h"
