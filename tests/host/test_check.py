@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """pfnscope check/probe on the running (host) kernel: real BPF, real faults, checked against
 the kernel's own counters (/proc/PID/stat via the zombie, task->min_flt at exit)."""
+import mmap
 import os
 import re
 import stat
@@ -134,11 +135,23 @@ ok(grown >= 64 and grown <= stack.get("faults", 0) <= grown + 64 and
 # get the planner's parse and every one of its frees comes back to pfnscope (a libbpf that
 # freed it behind pfnscope's back would show fewer frees than hand-outs)
 p = run([PFNSCOPE, "check", "-v", "--", "true"])
-m = re.search(r"kernel BTF parsed once: handed out (\d+) times, (\d+) frees skipped", p.stderr)
-ok(p.returncode == 0 and m and int(m.group(1)) >= 3 and m.group(1) == m.group(2),
+m = re.search(r"kernel BTF parsed once \(([^)]*)\): handed out (\d+) times, (\d+) frees skipped",
+              p.stderr)
+ok(p.returncode == 0 and m and int(m.group(2)) >= 3 and m.group(2) == m.group(3),
    "check -v: the kernel BTF is parsed once and handed to the planner and each object (%s "
-   "hand-outs), every one given back" % (m.group(1) if m else "?"),
+   "hand-outs), every one given back" % (m.group(2) if m else "?"),
    [x for x in p.stderr.splitlines() if "BTF" in x])
+# and parsed from the kernel's own mapping of it where the kernel allows one (6.16+: a private
+# read-only mmap of /sys/kernel/btf/vmlinux), by libbpf's read otherwise
+try:
+    with open("/sys/kernel/btf/vmlinux", "rb") as f:
+        mmap.mmap(f.fileno(), 0, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ).close()
+    can_map = True
+except OSError:
+    can_map = False
+ok(m and m.group(1) == ("copied from its mapping" if can_map else "read by libbpf"),
+   "check -v: the kernel BTF was %s (the kernel %s mapping it)" %
+   (m.group(1) if m else "?", "allows" if can_map else "refuses"))
 
 # pid reuse while check runs (ns_last_pid set to the pid before an exited child's): (a) a
 # traced child that gets the pid starts a row of its own, and the old row is counted as lost;
