@@ -29,12 +29,31 @@ __u32 follow_next_fork = 0;
  * process could inherit the old one's `traced` entry. The fork tracepoint runs before the child
  * does: the stale entries go, and a row that no reader has taken yet is counted as lost.
  */
-static __always_inline void forget_exited_proc(__u32 tgid)
+static __always_inline void forget_exited_proc(__u32 tgid, struct task_struct *child)
 {
-	struct proc_val *p = bpf_map_lookup_elem(&procs, &tgid);
+	struct proc_val *p = bpf_map_lookup_elem(&procs, &tgid), fresh = {};
+	__u64 mm = (__u64)BPF_CORE_READ(child, mm);	/* verifier_cost, common.bpf.h */
+	__u32 which = SEQ_MM;
+	struct mm_val *m;
+	__u64 *next;
 
-	if (p && p->exited && !bpf_map_delete_elem(&procs, &tgid))
-		count_drop(DROP_PID_REUSED);
+	if (!p || !p->exited || bpf_map_delete_elem(&procs, &tgid))
+		return;
+	count_drop(DROP_PID_REUSED);
+	/*
+	 * The old process's VMA rows stay (keyed by tgid, they cannot be told apart by key):
+	 * its address spaces got their ids before this fork, the child's (dup_mm() ran already,
+	 * its id given now if a fork-copy hook saw it, else later) from here on. The report
+	 * tells the earlier process's rows by their mm (src/collect.c mark_earlier()).
+	 */
+	m = mm ? bpf_map_lookup_elem(&mms, &mm) : NULL;
+	next = bpf_map_lookup_elem(&seqs, &which);
+	if (m && m->id)
+		fresh.mms_before = m->id - 1;
+	else if (next)
+		fresh.mms_before = *next;
+	if (insert_failed(bpf_map_update_elem(&procs, &tgid, &fresh, BPF_NOEXIST)))
+		count_drop(DROP_PROC_MAP_FULL);
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -46,7 +65,7 @@ int BPF_PROG(task_fork, struct task_struct *parent, struct task_struct *child)
 	if (ptgid == ctgid)			/* a new thread */
 		return 0;
 	if (!filter_tgids) {
-		forget_exited_proc(ctgid);
+		forget_exited_proc(ctgid, child);
 		return 0;
 	}
 	if (ptgid == loader_tgid && follow_next_fork) {
@@ -55,7 +74,7 @@ int BPF_PROG(task_fork, struct task_struct *parent, struct task_struct *child)
 		bpf_map_delete_elem(&traced, &ctgid);	/* not followed: a former holder's entry */
 		return 0;
 	}
-	forget_exited_proc(ctgid);
+	forget_exited_proc(ctgid, child);
 	if (bpf_map_update_elem(&traced, &ctgid, &tv, BPF_ANY))
 		count_drop(DROP_TRACED_FULL);
 	return 0;

@@ -54,6 +54,9 @@ struct proc_val {
 	__s32 exit_code;	/* task->exit_code of the group leader (wait status) */
 	__u32 exited;		/* the group leader has exited */
 	char comm[PFNSCOPE_COMM_LEN];
+	/* address spaces (mm_val.id) up to this one belong to earlier processes that had this
+	 * pid: set when a new process took it while pfnscope ran (task_fork), 0 if none did */
+	__u64 mms_before;
 };
 
 /* Address-space state (map `mms`): keyed by the mm_struct address while it lives, by

@@ -211,6 +211,8 @@ static bool row_dead(const struct vma_row *v, const struct report *r)
 {
 	if (v->key.vma_cookie & 1)	/* retired at vm_area_free (bpf/vma.bpf.h) */
 		return true;
+	if (v->earlier)			/* its process exited; a new one has its pid */
+		return true;
 	for (size_t i = 0; i < r->nr_procs; i++)
 		if (r->procs[i].pid == v->key.tgid)
 			return r->procs[i].val.exited;

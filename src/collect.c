@@ -234,6 +234,27 @@ int collect_timeline_sample(const struct state *st, struct report *r)
 	return STATE_ROWS(&st->t[ST_RSS], s->mms, s->nr_mms, struct rss_row, mm_id, val);
 }
 
+/*
+ * A new process that took an exited one's pid while pfnscope ran has its `procs` row started
+ * afresh with mms_before set (bpf/fault.bpf.c forget_exited_proc()); the earlier process's
+ * VMA rows keep the tgid, and are told by their address space: one numbered before that fork.
+ * Exec also leaves a process's earlier address space behind, numbered after its fork: those
+ * rows stay the process's own. Before assign_fork_rows(): fork-time rows (tgid 0) are the
+ * child's. Both arrays sorted by report_sort().
+ */
+static void mark_earlier(struct report *r)
+{
+	for (size_t i = 0, v = 0; i < r->nr_procs; i++) {
+		__u64 before = r->procs[i].val.mms_before;
+
+		while (v < r->nr_vmas && r->vmas[v].key.tgid < r->procs[i].pid)
+			v++;
+		for (; v < r->nr_vmas && r->vmas[v].key.tgid == r->procs[i].pid; v++)
+			if (before && r->vmas[v].val.mm && r->vmas[v].val.mm <= before)
+				r->vmas[v].earlier = true;
+	}
+}
+
 int collect_report(const struct state *st, struct ksyms *ks, struct report *r)
 {
 	int err;
@@ -249,6 +270,7 @@ int collect_report(const struct state *st, struct ksyms *ks, struct report *r)
 	if (err)
 		return err;
 	report_sort(r);
+	mark_earlier(r);
 	err = collect_mms(st, r);
 	if (err)
 		return err;
@@ -280,7 +302,8 @@ int collect_report(const struct state *st, struct ksyms *ks, struct report *r)
 		while (v < r->nr_vmas && r->vmas[v].key.tgid < r->procs[i].pid)
 			v++;
 		for (; v < r->nr_vmas && r->vmas[v].key.tgid == r->procs[i].pid; v++)
-			r->procs[i].vma_faults += r->vmas[v].val.faults;
+			if (!r->vmas[v].earlier)
+				r->procs[i].vma_faults += r->vmas[v].val.faults;
 	}
 	r->syms_unresolved = ks ? ks->unresolved - before : 0;
 	return 0;

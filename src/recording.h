@@ -15,7 +15,7 @@
 #include "state.h"
 
 #define REC_MAGIC "PFNSCOPE-REC"	/* 12 bytes, then a __u32 version */
-#define REC_VERSION 1
+#define REC_VERSION 2	/* 2: proc_val.mms_before */
 #define REC_BLOCK_MAGIC "PFB1"
 #define REC_MAX_PAYLOAD (256u << 20)	/* a reader refuses larger blocks */
 

@@ -262,6 +262,8 @@ static json_object *vma_json(const struct vma_row *v)
 
 	json_object_object_add(o, "pid", json_object_new_int64(v->key.tgid));
 	json_object_object_add(o, "comm", json_object_new_string(v->val.comm));
+	/* an earlier process with this pid, which exited before the pid was reused */
+	json_object_object_add(o, "earlier_process", json_object_new_boolean(v->earlier));
 	json_object_object_add(o, "start", jhex(v->val.vm_start));
 	json_object_object_add(o, "end", jhex(v->val.vm_end));
 	json_object_object_add(o, "size", json_object_new_int64(v->val.vm_end - v->val.vm_start));
@@ -801,6 +803,9 @@ void report_print_table(const struct report *r, FILE *f)
 				(unsigned long long)v->val.faults,
 				(unsigned long long)v->val.faults_major, (unsigned long long)in);
 		}
+		if (v->earlier)
+			fprintf(f, "%-7s   of an earlier process %u (%s): it exited and its pid was "
+				"reused\n", "", v->key.tgid, v->val.comm);
 		for (int c = 0; c < CLASS__MAX; c++) {
 			if (!v->pages_by_class[c] || (c == CLASS_RAM && !v->reserved_hits &&
 						      !v->pages_by_class[CLASS_MMIO] &&

@@ -37,6 +37,7 @@ struct vma_row {
 	struct { char name[64]; __u64 pages; } top[TOP_REGIONS];
 	bool hidden;				/* filtered out (--module), or merged */
 	bool merged;				/* a fork-time row merged into its owner's */
+	bool earlier;				/* an earlier process's: its pid was reused */
 };
 
 struct pfn_row {

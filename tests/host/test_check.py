@@ -174,6 +174,23 @@ ok(m and m.group(1) == m.group(2) and len(row) == 1 and row[0]["comm"] == "true"
    "pid reused by a traced child (faultstorm 4 1 exits, true gets its pid): true's own row, "
    "its faults its own min_flt, the storm's unread row counted as pid_reused",
    (m and m.groups(), row, doc.get("totals", {}).get("dropped")))
+# and the storm's VMA rows, which keep the tgid, are told from true's by their address space
+# (numbered before the fork that reused the pid): marked earlier_process, out of true's
+# faults_in_vmas, while true's own rows from before its exec (comm sh) stay true's
+vm = [v for v in doc.get("vmas", []) if m and v["pid"] == int(m.group(1))]
+earlier = [v for v in vm if v["earlier_process"]]
+own = [v for v in vm if not v["earlier_process"]]
+ok(row and earlier and own and
+   {v["comm"] for v in earlier} <= {"faultstorm", "sh"} and
+   sum(v["faults"] for v in earlier if v["comm"] == "faultstorm") >= 1024 and
+   {v["comm"] for v in own} == {"sh", "true"} and
+   row[0]["faults_in_vmas"] == sum(v["faults"] for v in own) == row[0]["faults"] and
+   0 <= row[0]["task_minflt"] + row[0]["task_majflt"] - row[0]["faults_in_vmas"] < 16,
+   "pid reused: the storm's %d VMA rows (%d faults) marked earlier_process, true's %d rows "
+   "(its sh before exec included) its own: faults_in_vmas %s, min_flt %s" %
+   (len(earlier), sum(v["faults"] for v in earlier), len(own),
+    row[0]["faults_in_vmas"] if row else "?", row[0]["task_minflt"] if row else "?"),
+   [(v["comm"], v["earlier_process"], v["faults"]) for v in vm])
 
 for attempt in range(3):
     want = os.path.join(tmp, "want-%d" % attempt)
