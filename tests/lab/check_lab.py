@@ -133,6 +133,27 @@ if d:
        "check (tracepoint backend in the guest): degraded count, within GUP faults of stat",
        q)
 
+# a pid reused while check runs (fexit: exact counts): the storm's rows marked
+# earlier_process, true's own rows (sh before its exec included) exactly its min_flt
+d = doc("pidreuse")
+m = re.search(r"reuse (\d+) (\d+)", text("pidreuse.out"))
+pid = int(m.group(1)) if m and m.group(1) == m.group(2) else -1
+q = [x for x in d["processes"] if x["pid"] == pid] if d else []
+vm = [v for v in d["vmas"] if v["pid"] == pid] if d else []
+earlier = [v for v in vm if v["earlier_process"]]
+own = [v for v in vm if not v["earlier_process"]]
+ok(q and q[0]["comm"] == "true" and earlier and own and
+   {v["comm"] for v in earlier} <= {"faultstorm", "sh"} and
+   sum(v["faults"] for v in earlier if v["comm"] == "faultstorm") >= 1024 and
+   {v["comm"] for v in own} == {"sh", "true"} and
+   q[0]["faults_in_vmas"] == sum(v["faults"] for v in own) == q[0]["faults"] ==
+   q[0]["task_minflt"] + q[0]["task_majflt"] and
+   d["totals"]["dropped"].get("pid_reused") == 1,
+   "pid reused (fentry): the storm's %d VMA rows earlier_process, true's %d its own, "
+   "faults_in_vmas %s == its min_flt" % (len(earlier), len(own),
+                                         q[0]["faults_in_vmas"] if q else "?"),
+   (m and m.groups(), q, [(v["comm"], v["earlier_process"], v["faults"]) for v in vm]))
+
 d = doc("threadexit")
 q = [q for q in d["processes"] if q["comm"] == "threadexit"] if d else []
 buf = [v["faults"] for v in d["vmas"] if q and v["pid"] == q[0]["pid"] and

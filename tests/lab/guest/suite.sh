@@ -49,6 +49,15 @@ scenario threadexit pfnscope check --json threadexit.json -- threadexit 64 7
 # often the one kernel BTF parse was handed out and given back (src/kbtf.c)
 scenario stackgrow-fentry pfnscope check -v --json stackgrow-fentry.json -- stackgrow 256
 scenario stackgrow-tp pfnscope check --backend tracepoint --json stackgrow-tp.json -- stackgrow 256
+# a pid reused while check runs (ns_last_pid set to the pid before the exited storm's): the
+# storm's VMA rows are an earlier process's, true's (its sh before exec too) its own; under
+# fentry the fork-copy hook may number the child's mm before task_fork sees the reuse
+REUSE='faultstorm 4 1 & p=$!; wait; echo $((p - 1)) > /proc/sys/kernel/ns_last_pid
+/bin/true & q=$!; wait; echo reuse $p $q'
+for i in 1 2 3; do
+	scenario pidreuse pfnscope check --json pidreuse.json -- sh -c "$REUSE"
+	grep -q 'reuse \([0-9]*\) \1$' pidreuse.out && break
+done
 
 # every fixture device mapped and faulted, under both backends
 FIX='for d in zero reserved vga; do fixmap /dev/pfnfix_$d 8 --pagemap || exit 1; done
