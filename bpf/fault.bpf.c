@@ -27,19 +27,20 @@ __u32 follow_next_fork = 0;
  * ns_last_pid was set). Rows are keyed by tgid, so without this the new process would add to
  * the old one's `procs` row, exited flag and all, and with --pid/-- cmd filtering an unrelated
  * process could inherit the old one's `traced` entry. The fork tracepoint runs before the child
- * does: the stale entries go, and a row that no reader has taken yet is counted as lost.
+ * does: the stale entries go, a row that no reader has taken yet is counted as lost, and the
+ * new process's row starts with mms_before (include/pfnscope.h).
  */
 static __always_inline void forget_exited_proc(__u32 tgid, struct task_struct *child)
 {
 	struct proc_val *p = bpf_map_lookup_elem(&procs, &tgid), fresh = {};
-	__u64 mm = (__u64)BPF_CORE_READ(child, mm);	/* verifier_cost, common.bpf.h */
 	__u32 which = SEQ_MM;
 	struct mm_val *m;
-	__u64 *next;
+	__u64 *next, mm;
 
 	if (!p || !p->exited || bpf_map_delete_elem(&procs, &tgid))
 		return;
 	count_drop(DROP_PID_REUSED);
+	mm = (__u64)BPF_CORE_READ(child, mm);	/* verifier_cost, common.bpf.h */
 	/*
 	 * The old process's VMA rows stay (keyed by tgid, they cannot be told apart by key):
 	 * its address spaces got their ids before this fork, the child's (dup_mm() ran already,
