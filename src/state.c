@@ -63,6 +63,86 @@ int state_add(struct state_table *t, const void *key, const void *val)
 	return 0;
 }
 
+struct ident_ctx {
+	const char *rows;
+	size_t stride, off, len;
+};
+
+static int cmp_ident(const void *a, const void *b, void *arg)
+{
+	const struct ident_ctx *c = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int d = memcmp(c->rows + x * c->stride + c->off, c->rows + y * c->stride + c->off, c->len);
+
+	return d ? d : x < y ? -1 : x > y;
+}
+
+static bool all_zero(const char *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/*
+ * A hash map walked with bpf_map_get_next_key() while BPF programs change it can give a row
+ * twice. When the key last returned is deleted before the next call, the kernel starts over
+ * at the first bucket (htab_map_get_next_key(): a key not found goes to find_first_elem), so
+ * every row read so far comes again; and a row moved to a new key during the walk (a VMA row
+ * retired at vm_area_free, an mm's at exit_mmap: bpf/vma.bpf.h) is read under both. The lab's
+ * agent, reading while busybox processes exited, double-counted a VMA's RSS that way and
+ * reported RSS_IMBALANCE for an address space that was balanced. One row per identity is kept:
+ * the last read, the newest.
+ */
+size_t state_dedupe(struct state_table *t, size_t off, size_t len, bool skip_zero)
+{
+	struct ident_ctx c = { t->rows, st_stride(t), off, len };
+	size_t n = t->n, kept = 0, *idx;
+	bool *drop;
+
+	if (n < 2 || off + len > c.stride)
+		return 0;
+	idx = malloc(n * sizeof(*idx));
+	drop = calloc(n, sizeof(*drop));
+	if (!idx || !drop) {	/* duplicates stay: a tick's figures, not a failed read */
+		free(idx);
+		free(drop);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	qsort_r(idx, n, sizeof(*idx), cmp_ident, &c);
+	for (size_t i = 0; i + 1 < n; i++) {	/* equal identities sorted by when read */
+		const char *x = t->rows + idx[i] * c.stride + off;
+
+		if (!memcmp(x, t->rows + idx[i + 1] * c.stride + off, len) &&
+		    !(skip_zero && all_zero(x, len)))
+			drop[idx[i]] = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (drop[i])
+			continue;
+		if (kept != i)
+			memcpy(t->rows + kept * c.stride, t->rows + i * c.stride, c.stride);
+		kept++;
+	}
+	t->n = kept;
+	t->seen -= t->seen < n - kept ? t->seen : n - kept;
+	free(idx);
+	free(drop);
+	return n - kept;
+}
+
+/* The rows of a hash map read once each: by key, and VMA and mm rows also by their unique id
+ * (the first field of vma_val and mm_val), which a retired row keeps under its new key. */
+static void read_once(struct state_table *t, int id)
+{
+	state_dedupe(t, 0, t->ksz, false);
+	if (id == ST_VMAS || id == ST_MMS)
+		state_dedupe(t, st_kpad(t), sizeof(__u64), true);
+}
+
 /* Every (key, value) of a hash map that @keep accepts (all if NULL); entries deleted while we
  * walk are skipped. */
 static int read_hash(struct state_table *t, int fd,
@@ -114,8 +194,10 @@ int state_read_filtered(struct state *s, int id, int fd,
 	memset(t, 0, sizeof(*t));
 	if (fd < 0)
 		return 0;
-	err = table_info(t, fd);
-	return err ?: read_hash(t, fd, keep, ctx);
+	err = table_info(t, fd) ?: read_hash(t, fd, keep, ctx);
+	if (!err)
+		read_once(t, id);
+	return err;
 }
 
 /* A per-CPU array of __u64, summed over the CPUs. */
@@ -190,8 +272,8 @@ int state_read(struct state *s, const struct state_fds *fds, unsigned int mask)
 			err = read_percpu_sum(t, fd, t->max_entries);
 		else if (id == ST_PIN_STACKS)
 			err = read_stacks(t, fd, &s->t[ST_PIN_CALLERS]);
-		else
-			err = read_hash(t, fd, NULL, NULL);
+		else if (!(err = read_hash(t, fd, NULL, NULL)))
+			read_once(t, id);
 		if (id != ST_VMAS && id != ST_PROCS && id != ST_PFNS && id != ST_MMS &&
 		    id != ST_RSS && id != ST_PINS && id != ST_PIN_CALLERS && id != ST_PIN_SITES)
 			t->seen = t->n;

@@ -92,6 +92,9 @@ int state_read_filtered(struct state *s, int id, int fd,
 bool state_table_fits(int id, __u32 ksz, __u32 vsz);
 /* Appends a row; 0 or -ENOMEM. */
 int state_add(struct state_table *t, const void *key, const void *val);
+/* Keeps one row per identity (@len bytes at @off of each row; with @skip_zero, all-zero ones
+ * are no identity), the last read, in the order read; returns how many went (state.c). */
+size_t state_dedupe(struct state_table *t, size_t off, size_t len, bool skip_zero);
 void state_free(struct state *s);
 
 /*
