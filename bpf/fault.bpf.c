@@ -45,7 +45,7 @@ static __always_inline void forget_exited_proc(__u32 tgid, struct task_struct *c
 	 * The old process's VMA rows stay (keyed by tgid, they cannot be told apart by key):
 	 * its address spaces got their ids before this fork, the child's (dup_mm() ran already,
 	 * its id given now if a fork-copy hook saw it, else later) from here on. The report
-	 * tells the earlier process's rows by their mm (src/collect.c mark_earlier()).
+	 * tells the earlier process's rows by their mm (src/collect.c collect_report()).
 	 */
 	m = mm ? bpf_map_lookup_elem(&mms, &mm) : NULL;
 	next = bpf_map_lookup_elem(&seqs, &which);

@@ -234,27 +234,6 @@ int collect_timeline_sample(const struct state *st, struct report *r)
 	return STATE_ROWS(&st->t[ST_RSS], s->mms, s->nr_mms, struct rss_row, mm_id, val);
 }
 
-/*
- * A new process that took an exited one's pid while pfnscope ran has its `procs` row started
- * afresh with mms_before set (bpf/fault.bpf.c forget_exited_proc()); the earlier process's
- * VMA rows keep the tgid, and are told by their address space: one numbered before that fork.
- * Exec also leaves a process's earlier address space behind, numbered after its fork: those
- * rows stay the process's own. Before assign_fork_rows(): fork-time rows (tgid 0) are the
- * child's. Both arrays sorted by report_sort().
- */
-static void mark_earlier(struct report *r)
-{
-	for (size_t i = 0, v = 0; i < r->nr_procs; i++) {
-		__u64 before = r->procs[i].val.mms_before;
-
-		while (v < r->nr_vmas && r->vmas[v].key.tgid < r->procs[i].pid)
-			v++;
-		for (; v < r->nr_vmas && r->vmas[v].key.tgid == r->procs[i].pid; v++)
-			if (before && r->vmas[v].val.mm && r->vmas[v].val.mm <= before)
-				r->vmas[v].earlier = true;
-	}
-}
-
 int collect_report(const struct state *st, struct ksyms *ks, struct report *r)
 {
 	int err;
@@ -270,7 +249,6 @@ int collect_report(const struct state *st, struct ksyms *ks, struct report *r)
 	if (err)
 		return err;
 	report_sort(r);
-	mark_earlier(r);
 	err = collect_mms(st, r);
 	if (err)
 		return err;
@@ -297,13 +275,25 @@ int collect_report(const struct state *st, struct ksyms *ks, struct report *r)
 		if (err)
 			return err;
 	}
-	/* per-process sum of VMA rows, to show what could not be attributed */
+	/*
+	 * Per process, the sum of its VMA rows, to show what could not be attributed. A process
+	 * that took an exited one's pid while pfnscope ran has its `procs` row started afresh
+	 * with mms_before (bpf/fault.bpf.c forget_exited_proc()): the earlier process's rows keep
+	 * the tgid and are told by their address space, numbered before that fork. An exec's
+	 * earlier address space and a fork's rows (assign_fork_rows()) are numbered after it.
+	 */
 	for (size_t i = 0, v = 0; i < r->nr_procs; i++) {
+		__u64 before = r->procs[i].val.mms_before;
+
 		while (v < r->nr_vmas && r->vmas[v].key.tgid < r->procs[i].pid)
 			v++;
-		for (; v < r->nr_vmas && r->vmas[v].key.tgid == r->procs[i].pid; v++)
-			if (!r->vmas[v].earlier)
-				r->procs[i].vma_faults += r->vmas[v].val.faults;
+		for (; v < r->nr_vmas && r->vmas[v].key.tgid == r->procs[i].pid; v++) {
+			struct vma_row *vr = &r->vmas[v];
+
+			vr->earlier = before && vr->val.mm && vr->val.mm <= before;
+			if (!vr->earlier)
+				r->procs[i].vma_faults += vr->val.faults;
+		}
 	}
 	r->syms_unresolved = ks ? ks->unresolved - before : 0;
 	return 0;

@@ -134,13 +134,15 @@ size_t state_dedupe(struct state_table *t, size_t off, size_t len, bool skip_zer
 	return n - kept;
 }
 
-/* The rows of a hash map read once each: by key, and VMA and mm rows also by their unique id
- * (the first field of vma_val and mm_val), which a retired row keeps under its new key. */
+/* The rows of a hash map read once each: VMA and mm rows by their unique id (the first field
+ * of vma_val and mm_val, kept by a retired row under its new key: the same key is the same
+ * id), every other table by key. One sort of the table per read. */
 static void read_once(struct state_table *t, int id)
 {
-	state_dedupe(t, 0, t->ksz, false);
 	if (id == ST_VMAS || id == ST_MMS)
 		state_dedupe(t, st_kpad(t), sizeof(__u64), true);
+	else
+		state_dedupe(t, 0, t->ksz, false);
 }
 
 /* Every (key, value) of a hash map that @keep accepts (all if NULL); entries deleted while we
