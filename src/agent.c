@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "pfnscope.h"
 #include "agent.h"
@@ -219,9 +220,11 @@ static bool row_dead(const struct vma_row *v, const struct report *r)
 	return false;
 }
 
-static void fold_and_delete(struct agent *a, struct report *r, const struct state *st)
+/* Returns the number of VMA rows deleted. */
+static size_t fold_and_delete(struct agent *a, struct report *r, const struct state *st)
 {
 	struct session *s = a->ses;
+	size_t vmas_deleted = 0;
 	__u64 deleted = 0;
 
 	for (size_t i = 0; i < r->nr_vmas; i++) {
@@ -253,6 +256,7 @@ static void fold_and_delete(struct agent *a, struct report *r, const struct stat
 
 			ledger_add(&a->ledger, 1, "deleted", "vmas", NULL);
 			deleted++;
+			vmas_deleted++;
 			/* counted in its address space's net (collect_mms): keep it there */
 			if (mm && !(mm->val.flags & MM_EXITED) && v->key.tgid == mm->val.tgid &&
 			    !carry_add(a, &v->val))
@@ -286,6 +290,66 @@ static void fold_and_delete(struct agent *a, struct report *r, const struct stat
 	}
 	a->rows_deleted = deleted;
 	carry_prune(a, r);
+	return vmas_deleted;
+}
+
+/* The row ids the per-CPU VMA caches hold now (bpf/fault.bpf.c): their pending faults go
+ * with their row, so those are not evicted. Returns how many are in @ids (nr_cpus room). */
+static size_t cached_rows(const struct session *s, __u64 **ids)
+{
+	int ncpus = libbpf_num_possible_cpus(), fd = s->fds.vma_cache;
+	struct vma_cache *c;
+	__u32 zero = 0;
+	size_t n = 0;
+
+	*ids = NULL;
+	if (fd < 0 || ncpus <= 0 || !(c = calloc(ncpus, sizeof(*c))))
+		return 0;
+	if (!bpf_map_lookup_elem(fd, &zero, c) && (*ids = calloc(ncpus, sizeof(**ids))))
+		for (int i = 0; i < ncpus; i++)
+			if (c[i].valid)
+				(*ids)[n++] = c[i].row_id;
+	free(c);
+	return n;
+}
+
+/*
+ * Makes room in the VMA table (src/vmaevict.h says which rows): each victim is read and
+ * deleted in one call, its net RSS carried for its address space like a freed VMA's
+ * (fold_and_delete), and counted in the ledger ("evicted": pfnscope_map_evictions_total).
+ */
+static void evict_rows(struct agent *a, const struct report *r, const struct state *st,
+		       size_t present)
+{
+	struct session *s = a->ses;
+	__u32 max = st->t[ST_VMAS].max_entries;
+	__u64 *busy;
+	size_t nbusy = cached_rows(s, &busy), n, done = 0;
+
+	n = vma_evict_pick(&a->evict, present, max, busy, nbusy);
+	free(busy);
+	for (size_t i = 0; i < n; i++) {
+		const struct evict_row *e = &a->evict.cand[i];
+		const struct mm_row *mm;
+		struct vma_val v;
+
+		if (bpf_map_lookup_and_delete_elem(s->fds.fd[ST_VMAS], &e->key, &v))
+			continue;	/* gone meanwhile (freed, merged) */
+		done++;
+		ledger_add(&a->ledger, 1, "evicted", "vmas", NULL);
+		mm = mm_of(r, v.mm);
+		if (mm && !(mm->val.flags & MM_EXITED) && e->key.tgid == mm->val.tgid &&
+		    !carry_add(a, &v))
+			ledger_add(&a->ledger, 1, "dropped", "rss_carry", NULL);
+	}
+	vma_evict_end(&a->evict, present - done, max);
+}
+
+void agent_free(struct agent *a)
+{
+	free(a->carry);
+	a->carry = NULL;
+	vma_evict_free(&a->evict);
 }
 
 /* ----- NDJSON: each finding once, remembered in the ledger ----- */
@@ -418,20 +482,20 @@ static int rss_now(struct session *s, long long *rss)
 }
 
 /*
- * Evictions are computed, not counted: rows inserted (a BPF counter) - present - deleted. One
- * tick's figure can be off by the rows a BPF program rekeyed or merged while the table was
- * being walked (the walk misses a row moving between buckets, or reads the counter before a
- * merge it already sees), and a counter never goes back. So the exported count only rises to
- * what two ticks in a row agree on: a real eviction stays, a glitch of one walk does not (a
- * lab agent showed 2 "evictions" of a 47-row table before this).
+ * The pin-site LRU's evictions are computed, not counted: rows inserted (a BPF counter) -
+ * present. One tick's figure can be off by a row that moved between buckets while the table
+ * was walked, and a counter never goes back. So the exported count only rises to what two
+ * ticks in a row agree on: a real eviction stays, a glitch of one walk does not (a lab agent
+ * showed 2 "evictions" of a 47-row table, when the VMA table was an LRU counted this way).
+ * The VMA table's evictions are the agent's own, counted (evict_rows()).
  */
-static void evicted_update(struct agent *a, int i, long long ev)
+static void evicted_update(struct agent *a, long long ev)
 {
-	long long sure = ev < a->evicted_last[i] ? ev : a->evicted_last[i];
+	long long sure = ev < a->sites_evicted_last ? ev : a->sites_evicted_last;
 
-	a->evicted_last[i] = ev;
-	if (sure > (long long)a->evicted[i])
-		a->evicted[i] = sure;
+	a->sites_evicted_last = ev;
+	if (sure > (long long)a->sites_evicted)
+		a->sites_evicted = sure;
 }
 
 static void render(struct agent *a, const struct report *r, const struct state *st, FILE *f)
@@ -540,19 +604,16 @@ static void render(struct agent *a, const struct report *r, const struct state *
 			sample(f, "pfnscope_map_capacity", st->t[t].max_entries, "map",
 			       state_table_name(t), NULL);
 	help(f, "pfnscope_map_evictions_total", "counter",
-	     "Rows the LRU maps evicted to make room (inserted - present - deleted by the agent).");
+	     "Rows deleted to make room: idle VMA rows by the agent (counted), pin sites by their "
+	     "LRU map (inserted - present).");
 	{
-		long long ev = (long long)state_sum(st, ST_COUNTERS, CNT_VMA_ROWS) -
-			       (long long)state_sum(st, ST_COUNTERS, CNT_VMA_MERGED) -
-			       (long long)st->t[ST_VMAS].seen -
-			       (long long)ledger_get(&a->ledger, "deleted", "vmas", NULL);
+		long long ev = (long long)state_sum(st, ST_COUNTERS, CNT_PIN_SITES) -
+			       (long long)st->t[ST_PIN_SITES].seen;
 
-		evicted_update(a, 0, ev);
-		sample(f, "pfnscope_map_evictions_total", a->evicted[0], "map", "vmas", NULL);
-		ev = (long long)state_sum(st, ST_COUNTERS, CNT_PIN_SITES) -
-		     (long long)st->t[ST_PIN_SITES].seen;
-		evicted_update(a, 1, ev);
-		sample(f, "pfnscope_map_evictions_total", a->evicted[1], "map", "pin_sites", NULL);
+		sample(f, "pfnscope_map_evictions_total",
+		       ledger_get(&a->ledger, "evicted", "vmas", NULL), "map", "vmas", NULL);
+		evicted_update(a, ev);
+		sample(f, "pfnscope_map_evictions_total", a->sites_evicted, "map", "pin_sites", NULL);
 	}
 
 	help(f, "pfnscope_hook_attached", "gauge", "1 if the hook is attached, by mechanism.");
@@ -627,6 +688,7 @@ static bool set_has(const struct u64set *s, __u64 x)
 }
 
 struct vma_filter {
+	struct vma_evict *evict;	/* the rows that do not matter are its candidates */
 	struct u64set pfn_rows;		/* vma ids with pfn rows */
 	struct u64set mms;		/* mm ids exited or pinned: their rows make findings */
 	struct u64set dead;		/* tgids that exited: their rows are folded and deleted */
@@ -643,14 +705,17 @@ static bool vma_matters(void *ctx, const void *key, const void *val)
 	const struct vma_filter *vf = ctx;
 	const struct vma_key *k = key;
 	const struct vma_val *v = val;
+	bool matters = v->bad_ptes || (k->vma_cookie & 1) || set_has(&vf->pfn_rows, v->id) ||
+		       set_has(&vf->mms, v->mm) || set_has(&vf->dead, k->tgid);
 
-	return v->bad_ptes || (k->vma_cookie & 1) || set_has(&vf->pfn_rows, v->id) ||
-	       set_has(&vf->mms, v->mm) || set_has(&vf->dead, k->tgid);
+	if (!matters)
+		vma_evict_add(vf->evict, k, v);
+	return matters;
 }
 
 static int read_state(struct agent *a, struct state *st)
 {
-	struct vma_filter vf = {};
+	struct vma_filter vf = { .evict = &a->evict };
 	const struct state_table *t;
 	int err;
 
@@ -677,6 +742,7 @@ static int read_state(struct agent *a, struct state *st)
 	sort_n(vf.pfn_rows.v, vf.pfn_rows.n, sizeof(__u64), cmp_u64);
 	sort_n(vf.mms.v, vf.mms.n, sizeof(__u64), cmp_u64);
 	sort_n(vf.dead.v, vf.dead.n, sizeof(__u64), cmp_u64);
+	vma_evict_begin(&a->evict);
 	err = state_read_filtered(st, ST_VMAS, a->ses->fds.fd[ST_VMAS], vma_matters, &vf) ?:
 	      state_add_pending(st, a->ses->fds.vma_cache, 1u << ST_VMAS);
 	free(vf.pfn_rows.v);
@@ -714,7 +780,7 @@ int agent_tick(struct agent *a, char **text, size_t *len)
 	}
 	render(a, &r, &st, f);
 	/* after rendering: a deleted row's counts are in the ledger from the next page on */
-	fold_and_delete(a, &r, &st);
+	evict_rows(a, &r, &st, st.t[ST_VMAS].seen - fold_and_delete(a, &r, &st));
 	a->ticks++;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	a->tick_seconds = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;

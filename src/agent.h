@@ -8,6 +8,7 @@
 #include "session.h"
 #include "ledger.h"
 #include "report.h"
+#include "vmaevict.h"
 
 #define AGENT_TOP_COMMS 10
 
@@ -29,13 +30,16 @@ struct agent {
 	double tick_seconds;		/* how long the last tick took */
 	unsigned long scrapes;		/* read by the HTTP thread */
 	double self_cpu, self_rss, self_hwm;	/* at the start of the last tick */
-	__u64 evicted[2];		/* vmas, pin_sites: exported eviction counts */
-	long long evicted_last[2];	/* the last tick's computed counts (evicted_update) */
+	__u64 sites_evicted;		/* pin_sites: the exported eviction count */
+	long long sites_evicted_last;	/* the last tick's computed count (evicted_update) */
 	struct mm_carry *carry;		/* sorted by mm_id */
 	size_t nr_carry, cap_carry;
+	struct vma_evict evict;		/* rows deleted to make room (vmaevict.h) */
 };
 
 /* One interval's work; on success *@text is the new /metrics page (malloc'ed). */
 int agent_tick(struct agent *a, char **text, size_t *len);
+/* What the ticks keep between them, freed at the agent's stop. */
+void agent_free(struct agent *a);
 
 #endif /* PFNSCOPE_AGENT_H */

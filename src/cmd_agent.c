@@ -337,7 +337,7 @@ static int write_pidfile(void)
 
 int cmd_agent(int argc, char **argv)
 {
-	struct session_opts so = { .lru_vmas = true, .rss_sampled = true };
+	struct session_opts so = { .rss_sampled = true };
 	static struct session ses;
 	struct policy pol = {}, newpol = {};
 	struct MHD_Daemon *httpd = NULL;
@@ -377,6 +377,17 @@ int cmd_agent(int argc, char **argv)
 			}
 		}
 	}
+	/*
+	 * The stop signals are caught from here on: one that comes while the state is being
+	 * pinned and attached (a service manager's stop right after start, a bench's ^C right
+	 * after the "serving" line) must still remove the state, not kill the agent with it left
+	 * behind for the next one to "continue". The start-up finishes, the loop is skipped.
+	 * A BPF_PROG_LOAD the signal interrupts (the verifier's signal_pending() check, -EAGAIN)
+	 * is retried by libbpf.
+	 */
+	stop_on_signals();
+	signal(SIGHUP, on_hup);
+	signal(SIGUSR2, on_usr2);
 	/* listen first: a taken port fails before anything is attached */
 	if (!(mhd = httpd_lib(perr, sizeof(perr)))) {
 		pr_err("%s", perr);
@@ -450,9 +461,6 @@ int cmd_agent(int argc, char **argv)
 		pr_warn("cannot write %s: %s", AGENT_PID_FILE, strerror(-err));
 	if ((err = drop_capabilities()))
 		pr_warn("cannot drop capabilities: %s", strerror(-err));
-	stop_on_signals();
-	signal(SIGHUP, on_hup);
-	signal(SIGUSR2, on_usr2);
 	ret = EXIT_CLEAN;
 	while (!stop_requested) {
 		char *text = NULL;
@@ -494,7 +502,7 @@ int cmd_agent(int argc, char **argv)
 		"removing the pinned state");
 out_stop:
 	ledger_close(&ag.ledger);
-	free(ag.carry);
+	agent_free(&ag);
 	session_stop(&ses);
 	if (!args.keep_state)
 		agent_state_remove(args.state_dir);

@@ -37,11 +37,6 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, const struct fault_opts
 	fc->skel->rodata->loader_tgid = getpid();
 	if (o->max_vmas)
 		bpf_map__set_max_entries(fc->skel->maps.vmas, o->max_vmas);
-	/* always-on: the oldest rows make room (counted: CNT_VMA_ROWS - present - deleted) */
-	if (o->lru_vmas) {	/* LRU tables are always preallocated */
-		bpf_map__set_type(fc->skel->maps.vmas, BPF_MAP_TYPE_LRU_HASH);
-		bpf_map__set_map_flags(fc->skel->maps.vmas, 0);
-	}
 	if (o->trace_mask) {
 		fc->skel->rodata->trace_mask = o->trace_mask;
 		int ncpus = libbpf_num_possible_cpus();

@@ -18,7 +18,6 @@ struct fault_opts {
 	__u32 trace_mask;	/* event types streamed to the rings (1 << TE_*), 0: none */
 	__u32 ringbuf_bytes;	/* all CPUs' event rings together in trace mode */
 	const char *pin_dir;	/* pin the state maps here, re-using those already there */
-	bool lru_vmas;		/* `vmas` evicts its oldest rows instead of refusing new ones */
 };
 
 /* The hooks bpf/fault.bpf.c has programs for. */

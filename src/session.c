@@ -162,7 +162,6 @@ int session_start(struct session *s, const struct session_opts *o)
 		.trace_mask = o->trace_mask,
 		.ringbuf_bytes = o->ringbuf_bytes ? o->ringbuf_bytes : 16 << 20,
 		.pin_dir = o->pin_dir,
-		.lru_vmas = o->lru_vmas,
 	};
 	struct kaddrs ka = {};
 

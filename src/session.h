@@ -22,7 +22,6 @@ struct session_opts {
 	__u32 trace_mask;	/* 1 << TE_*: stream these through the ring buffer */
 	__u32 ringbuf_bytes;	/* default 16 MiB */
 	const char *pin_dir;	/* agent: maps pinned and re-used there */
-	bool lru_vmas;		/* agent: the VMA table evicts its oldest rows */
 	/* agent: RSS read from the mm counters when asked (rss-iter) instead of a kmem:rss_stat
 	 * program on every change; the other modes keep rss_stat (trace records, peaks) */
 	bool rss_sampled;
