@@ -115,6 +115,10 @@ size_t vma_evict_pick(struct vma_evict *e, size_t present, size_t max, const __u
 
 void vma_evict_end(struct vma_evict *e, size_t rows, size_t max)
 {
+	/* 48 bytes a row: not held between ticks (the agent's mmap threshold gives it back) */
+	free(e->cand);
+	e->cand = NULL;
+	e->n = e->cap = 0;
 	e->rows_last = rows;
 	e->max_last = max;
 }

@@ -21,18 +21,15 @@ static void add(struct vma_evict *e, __u64 id, __u64 faults)
 	vma_evict_add(e, &k, &v);
 }
 
-/* a walk of @rows rows with ids 1..rows, counts from @faults (NULL: the id) */
+/* a tick's walk of @rows rows with ids 1..rows, counts from @faults (NULL: the id); returns
+ * how many to evict (the caller ends the tick with vma_evict_end()) */
 static size_t tick(struct vma_evict *e, size_t rows, size_t max, const __u64 *faults,
 		   const __u64 *busy, size_t nbusy)
 {
-	size_t n;
-
 	vma_evict_begin(e);
 	for (size_t i = 1; i <= rows; i++)
 		add(e, i, faults ? faults[i - 1] : i);
-	n = vma_evict_pick(e, rows, max, busy, nbusy);
-	vma_evict_end(e, rows - n, max);
-	return n;
+	return vma_evict_pick(e, rows, max, busy, nbusy);
 }
 
 static void test_marks(void **state)
@@ -45,11 +42,16 @@ static void test_marks(void **state)
 	/* the first tick records nothing: no history, no candidates */
 	assert_int_equal(tick(&e, 1000, 1024, NULL, NULL, 0), 0);
 	assert_int_equal(e.n, 0);
+	vma_evict_end(&e, 1000, 1024);
 	/* at or below 7/8: candidates recorded, none evicted */
 	assert_int_equal(tick(&e, 896, 1024, NULL, NULL, 0), 0);
 	assert_int_equal(e.n, 896);
+	vma_evict_end(&e, 896, 1024);
+	assert_null(e.cand);		/* not held between ticks */
+	assert_int_equal(e.nr_prev, 896);
 	/* above it: down to 3/4 */
 	assert_int_equal(tick(&e, 1000, 1024, NULL, NULL, 0), 1000 - 768);
+	vma_evict_end(&e, 768, 1024);
 	vma_evict_free(&e);
 }
 
@@ -68,6 +70,7 @@ static void test_idle_first(void **state)
 	for (int i = 0; i < 100; i += 2)
 		f2[i] = 6;			/* ids 1, 3, 5, ... still faulting */
 	assert_int_equal(tick(&e, 80, 100, f1, NULL, 0), 0);	/* history */
+	vma_evict_end(&e, 80, 100);
 	vma_evict_begin(&e);
 	for (int i = 1; i <= 100; i++)
 		add(&e, i, f2[i - 1]);
@@ -125,8 +128,10 @@ static void test_forget(void **state)
 
 	(void)state;
 	tick(&e, 60, 100, NULL, NULL, 0);
+	vma_evict_end(&e, 60, 100);
 	assert_int_equal(e.nr_prev, 60);
 	tick(&e, 40, 100, NULL, NULL, 0);	/* 60 >= 50: recorded */
+	vma_evict_end(&e, 40, 100);
 	assert_int_equal(e.nr_prev, 40);
 	tick(&e, 40, 100, NULL, NULL, 0);	/* 40 < 50: not */
 	assert_int_equal(e.nr_prev, 0);
