@@ -38,7 +38,7 @@ MHD_SONAME := $(shell objdump -p $$($(CC) -print-file-name=libmicrohttpd.so) 2>/
 CFLAGS     += $(if $(MHD_SONAME),-DMHD_SONAME='"$(MHD_SONAME)"')
 LIBS       := -lbpf -lelf -lz -ljson-c -ldl -lpthread
 
-.PHONY: all clean deps run test unit-test host-test lab-test demo vmlinux bench bench-lab fuzz
+.PHONY: all clean deps run test unit-test host-test lab-test demo vmlinux bench bench-deps bench-lab fuzz
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -120,7 +120,10 @@ $(BUILD)/bench/floor: bench/floor.c src/evring.c $(BUILD)/bench/floor.skel.h
 	$(Q)$(CC) -O2 -Wall -Wextra -I$(BUILD)/bench -Iinclude -Isrc bench/floor.c src/evring.c \
 		-lbpf -lelf -lz -o $@
 
-bench: all $(BUILD)/bench/storm $(BUILD)/bench/floor
+bench-deps:
+	$(Q)tests/deps.sh bpftrace linux-perf
+
+bench: bench-deps all $(BUILD)/bench/storm $(BUILD)/bench/floor
 	$(Q)python3 bench/run.py
 
 # The same storm in the lab guest (6.1 under TCG: every backend, emulated timings).
