@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <json-c/json.h>
 #include "pfnscope.h"
 #include "agent.h"
@@ -208,6 +207,17 @@ static void carry_prune(struct agent *a, const struct report *r)
 	a->nr_carry = n;
 }
 
+/* A deleted row of @tgid was counted in its live address space's net (collect_mms): keep
+ * it there. */
+static void carry_deleted(struct agent *a, const struct report *r, __u32 tgid,
+			  const struct vma_val *v)
+{
+	const struct mm_row *mm = mm_of(r, v->mm);
+
+	if (mm && !(mm->val.flags & MM_EXITED) && tgid == mm->val.tgid && !carry_add(a, v))
+		ledger_add(&a->ledger, 1, "dropped", "rss_carry", NULL);
+}
+
 static bool row_dead(const struct vma_row *v, const struct report *r)
 {
 	if (v->key.vma_cookie & 1)	/* retired at vm_area_free (bpf/vma.bpf.h) */
@@ -252,15 +262,11 @@ static size_t fold_and_delete(struct agent *a, struct report *r, const struct st
 			ledger_add(&a->ledger, 1, "findings", rules[fi->rule].id, sm);
 		}
 		if (!bpf_map_delete_elem(s->fds.fd[ST_VMAS], &v->key)) {
-			const struct mm_row *mm = v->merged ? NULL : mm_of(r, v->val.mm);
-
 			ledger_add(&a->ledger, 1, "deleted", "vmas", NULL);
 			deleted++;
 			vmas_deleted++;
-			/* counted in its address space's net (collect_mms): keep it there */
-			if (mm && !(mm->val.flags & MM_EXITED) && v->key.tgid == mm->val.tgid &&
-			    !carry_add(a, &v->val))
-				ledger_add(&a->ledger, 1, "dropped", "rss_carry", NULL);
+			if (!v->merged)
+				carry_deleted(a, r, v->key.tgid, &v->val);
 		}
 	}
 	for (size_t i = 0; i < r->nr_procs; i++) {
@@ -297,18 +303,14 @@ static size_t fold_and_delete(struct agent *a, struct report *r, const struct st
  * with their row, so those are not evicted. Returns how many are in @ids (nr_cpus room). */
 static size_t cached_rows(const struct session *s, __u64 **ids)
 {
-	int ncpus = libbpf_num_possible_cpus(), fd = s->fds.vma_cache;
-	struct vma_cache *c;
-	__u32 zero = 0;
+	int ncpus;
+	struct vma_cache *c = state_vma_caches(s->fds.vma_cache, &ncpus);
 	size_t n = 0;
 
-	*ids = NULL;
-	if (fd < 0 || ncpus <= 0 || !(c = calloc(ncpus, sizeof(*c))))
-		return 0;
-	if (!bpf_map_lookup_elem(fd, &zero, c) && (*ids = calloc(ncpus, sizeof(**ids))))
-		for (int i = 0; i < ncpus; i++)
-			if (c[i].valid)
-				(*ids)[n++] = c[i].row_id;
+	*ids = c ? calloc(ncpus, sizeof(**ids)) : NULL;
+	for (int i = 0; *ids && i < ncpus; i++)
+		if (c[i].valid)
+			(*ids)[n++] = c[i].row_id;
 	free(c);
 	return n;
 }
@@ -330,17 +332,13 @@ static void evict_rows(struct agent *a, const struct report *r, const struct sta
 	free(busy);
 	for (size_t i = 0; i < n; i++) {
 		const struct evict_row *e = &a->evict.cand[i];
-		const struct mm_row *mm;
 		struct vma_val v;
 
 		if (bpf_map_lookup_and_delete_elem(s->fds.fd[ST_VMAS], &e->key, &v))
 			continue;	/* gone meanwhile (freed, merged) */
 		done++;
 		ledger_add(&a->ledger, 1, "evicted", "vmas", NULL);
-		mm = mm_of(r, v.mm);
-		if (mm && !(mm->val.flags & MM_EXITED) && e->key.tgid == mm->val.tgid &&
-		    !carry_add(a, &v))
-			ledger_add(&a->ledger, 1, "dropped", "rss_carry", NULL);
+		carry_deleted(a, r, e->key.tgid, &v);
 	}
 	vma_evict_end(&a->evict, present - done, max);
 }

@@ -286,22 +286,36 @@ int state_read(struct state *s, const struct state_fds *fds, unsigned int mask)
 	return err;
 }
 
-int state_add_pending(struct state *s, int fd, unsigned int mask)
+struct vma_cache *state_vma_caches(int fd, int *n)
 {
-	int ncpu = libbpf_num_possible_cpus(), err = 0;
-	struct state_table *vt = &s->t[ST_VMAS], *pt = &s->t[ST_PROCS];
+	int ncpu = libbpf_num_possible_cpus();
 	struct vma_cache *c;
 	__u32 zero = 0;
 
-	if (fd < 0 || ncpu <= 0)
-		return 0;
+	*n = 0;
+	if (fd < 0 || ncpu <= 0) {
+		errno = fd < 0 ? ENOENT : -ncpu;
+		return NULL;
+	}
 	c = calloc(ncpu, sizeof(*c));
 	if (!c)
-		return -ENOMEM;
+		return NULL;
 	if (bpf_map_lookup_elem(fd, &zero, c)) {
-		err = -errno;
-		goto out;
+		free(c);
+		return NULL;
 	}
+	*n = ncpu;
+	return c;
+}
+
+int state_add_pending(struct state *s, int fd, unsigned int mask)
+{
+	struct state_table *vt = &s->t[ST_VMAS], *pt = &s->t[ST_PROCS];
+	int ncpu;
+	struct vma_cache *c = state_vma_caches(fd, &ncpu);
+
+	if (!c)
+		return fd < 0 || errno == ENOENT ? 0 : -errno;
 	for (int i = 0; i < ncpu; i++) {
 		if (!c[i].pending)
 			continue;
@@ -318,9 +332,8 @@ int state_add_pending(struct state *s, int fd, unsigned int mask)
 				break;
 			}
 	}
-out:
 	free(c);
-	return err;
+	return 0;
 }
 
 __u64 state_sum(const struct state *s, int id, __u32 key)

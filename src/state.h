@@ -77,6 +77,9 @@ static inline void *st_val(const struct state_table *t, size_t i)
 const char *state_table_name(int id);
 /* Sum of a summed per-CPU table's entry @key (ST_DROPS, ST_PIN_TOTALS, ST_COUNTERS), 0 if absent. */
 __u64 state_sum(const struct state *s, int id, __u32 key);
+/* The per-CPU VMA caches (@fd, struct vma_cache), one per possible CPU, read at once: *@n of
+ * them, malloc'ed; NULL (errno set) if there are none or they cannot be read. */
+struct vma_cache *state_vma_caches(int fd, int *n);
 /* Adds the faults still pending in the per-CPU VMA caches (@fd, struct vma_cache) to the rows
  * of the tables in @mask (ST_VMAS, ST_PROCS) read before it. 0 or -errno. */
 int state_add_pending(struct state *s, int fd, unsigned int mask);
