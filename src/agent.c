@@ -673,13 +673,6 @@ static void set_add(struct u64set *s, __u64 x)
 	s->v[s->n++] = x;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static bool set_has(const struct u64set *s, __u64 x)
 {
 	return s->n && bsearch(&x, s->v, s->n, sizeof(x), cmp_u64);

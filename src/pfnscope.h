@@ -4,6 +4,7 @@
 #define PFNSCOPE_APP_H
 
 #include <stdbool.h>
+#include <linux/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -38,6 +39,14 @@ static inline void sort_n(void *base, size_t n, size_t size,
 {
 	if (n)
 		qsort(base, n, size, cmp);
+}
+
+/* Ascending order of __u64 elements (sort_n(), bsearch()). */
+static inline int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
 }
 
 struct cmd {

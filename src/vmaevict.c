@@ -46,13 +46,6 @@ static int cmp_seen(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* idle rows first, then the oldest (ids are handed out in order) */
 static int cmp_victim(const void *a, const void *b)
 {
