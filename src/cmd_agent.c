@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -335,6 +336,27 @@ static int write_pidfile(void)
 	return fclose(f) ? -errno : 0;
 }
 
+/* The listening socket of --listen, bound (SO_REUSEADDR, IPv6-only for an IPv6 address, as
+ * libmicrohttpd binds its own) and listening; -errno where the port is taken. */
+static int listen_socket(void)
+{
+	const struct sockaddr *sa = listen_v6 ? (struct sockaddr *)&listen_addr6 :
+						(struct sockaddr *)&listen_addr4;
+	socklen_t len = listen_v6 ? sizeof(listen_addr6) : sizeof(listen_addr4);
+	int one = 1, err, fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    (listen_v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    bind(fd, sa, len) || listen(fd, SOMAXCONN)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 int cmd_agent(int argc, char **argv)
 {
 	struct session_opts so = { .rss_sampled = true };
@@ -342,7 +364,7 @@ int cmd_agent(int argc, char **argv)
 	struct policy pol = {}, newpol = {};
 	struct MHD_Daemon *httpd = NULL;
 	char perr[512], path[512];
-	int ret = EXIT_ENV, err;
+	int ret = EXIT_ENV, err, lfd = -1;
 	pid_t other;
 
 	mallopt(M_ARENA_MAX, 2);	/* one arena for the HTTP thread */
@@ -388,23 +410,14 @@ int cmd_agent(int argc, char **argv)
 	stop_on_signals();
 	signal(SIGHUP, on_hup);
 	signal(SIGUSR2, on_usr2);
-	/* listen first: a taken port fails before anything is attached */
-	if (!(mhd = httpd_lib(perr, sizeof(perr)))) {
-		pr_err("%s", perr);
-		goto out;
-	}
-	httpd = mhd->start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-				 (listen_v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, serve, NULL,
-				 MHD_OPTION_SOCK_ADDR, listen_v6 ? (struct sockaddr *)&listen_addr6 :
-				 (struct sockaddr *)&listen_addr4,
-				 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
-	if (!httpd) {
+	/* listen first: a taken port fails before anything is attached; libmicrohttpd, which
+	 * takes the socket once all is attached, loads on a thread meanwhile (httpd.c) */
+	if ((lfd = listen_socket()) < 0) {
 		pr_err("cannot listen on %s: %s (another exporter on that port? --listen elsewhere)",
-		       args.listen, strerror(errno ? errno : EADDRINUSE));
+		       args.listen, strerror(-lfd));
 		goto out;
 	}
+	httpd_preload();
 	if ((err = bpffs_ensure())) {
 		pr_err("bpffs is not mounted on /sys/fs/bpf and cannot be: %s", strerror(-err));
 		goto out;
@@ -452,6 +465,21 @@ int cmd_agent(int argc, char **argv)
 	ag.ses = &ses;
 	ag.pol = &pol;
 	ag.started = time(NULL);
+	if (!(mhd = httpd_lib(perr, sizeof(perr)))) {
+		pr_err("%s", perr);
+		goto out_stop;
+	}
+	httpd = mhd->start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+				 (listen_v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, serve, NULL,
+				 MHD_OPTION_LISTEN_SOCKET, lfd,
+				 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
+				 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+				 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	if (!httpd) {
+		pr_err("cannot serve http on %s: %s", args.listen, strerror(errno ? errno : EIO));
+		goto out_stop;
+	}
+	lfd = -1;	/* the daemon's now */
 	log_plan(&ses);
 	session_warn_failed(&ses);
 	fprintf(stderr, "pfnscope: agent pid %d serving http://%s/metrics every %.1f s; state in "
@@ -510,6 +538,8 @@ out_stop:
 out:
 	if (httpd)
 		mhd->stop_daemon(httpd);
+	if (lfd >= 0)
+		close(lfd);
 	if (ag.findings_out && ag.findings_out != stdout)
 		fclose(ag.findings_out);
 	free(page);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 #include "pfnscope.h"
+#include "corebtf.h"
 #include "options.h"
 #include "planner.h"
 #include "report.h"
@@ -87,15 +88,19 @@ int cmd_probe(int argc, char **argv)
 	if (args.json) {
 		json_object *root = json_object_new_object();
 
-		json_object_object_add(root, "pfnscope", report_header_json(&rep));
+		json_object *hdr = report_header_json(&rep);
+
+		json_object_object_add(hdr, "core_btf", json_object_new_string(corebtf_status()));
+		json_object_object_add(root, "pfnscope", hdr);
 		puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 							  JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(root);
 		return EXIT_CLEAN;
 	}
-	printf("kernel %s: BTF %s, kprobe PMU %s, tracefs %s, backend %s\n\n", uts.release,
+	printf("kernel %s: BTF %s, kprobe PMU %s, tracefs %s, backend %s\n", uts.release,
 	       plan.btf ? "yes" : "no", plan.kprobe_pmu ? "yes" : "no",
 	       plan.tracefs ? "yes" : "no", backend_name(plan.backend));
+	printf("kernel types for CO-RE: %s\n\n", corebtf_status());
 	printf("%-13s %-12s %-10s %-28s %s\n", "HOOK", "STATUS", "MECHANISM", "TARGET", "NOTE");
 	for (int h = 0; h < HOOK__MAX; h++) {
 		const struct hook_plan *hp = &plan.hooks[h];

@@ -11,6 +11,7 @@
 #include "fault.h"
 #include "fault.skel.h"
 #include "state.h"
+#include "corebtf.h"
 #include <sys/stat.h>
 
 const unsigned int fault_hooks_mask =
@@ -20,13 +21,17 @@ const unsigned int fault_hooks_mask =
 	(1u << HOOK_PAGE_INSERT) | (1u << HOOK_VMA_ITER);
 /* mm-exit and mm-fork of the fault object are not built: see zap.c */
 
-int fault_start(struct fault_ctx *fc, struct plan *plan, const struct fault_opts *o)
+/* Open with @core as the kernel types of CO-RE (NULL: the kernel's BTF), configure, load;
+ * *@loading says whether it got as far as the load. */
+static int fault_try(struct fault_ctx *fc, struct plan *plan, const struct fault_opts *o,
+		     const char *core, bool *loading)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = core);
 	int err;
 
 	memset(fc, 0, sizeof(*fc));
 	fc->mask = fault_hooks_mask;
-	fc->skel = fault_bpf__open();
+	fc->skel = fault_bpf__open_opts(&oo);
 	if (!fc->skel) {
 		err = -errno;
 		pr_err("cannot open the fault BPF object: %s", strerror(-err));
@@ -66,15 +71,43 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, const struct fault_opts
 			     (1u << HOOK_PTE_INSTALL) | (1u << HOOK_PFN_REMAP) |
 			     (1u << HOOK_PAGE_INSERT)))
 		bpf_map__set_map_flags(fc->skel->maps.pfn_hits, 0);
+	else	/* written by those hooks only: its 65,536 buckets alone are 1 MiB, 1-6 ms */
+		bpf_map__set_max_entries(fc->skel->maps.pfn_hits, 1);
+	stash_fit(fc->skel->maps.fault_stash, (struct bpf_program *[]){
+		fc->skel->progs.fault_count_kprobe, fc->skel->progs.fault_count_kretprobe, NULL });
+	stash_fit(fc->skel->maps.do_fault_stash, (struct bpf_program *[]){
+		fc->skel->progs.fault_return_kprobe, fc->skel->progs.fault_return_kretprobe, NULL });
+	stash_fit(fc->skel->maps.remap_prot_stash, (struct bpf_program *[]){
+		fc->skel->progs.pfn_track_fexit, fc->skel->progs.pfn_remap_fexit,
+		fc->skel->progs.pfn_remap_kprobe, NULL });
+	*loading = true;
 	err = fault_bpf__load(fc->skel);
 	if (err) {
-		pr_err("cannot load the fault BPF programs: %s (run with -v for the verifier log)",
-		       strerror(-err));
 		fault_stop(fc);
 		return err;
 	}
 	fc->plan = plan;
 	return 0;
+}
+
+int fault_start(struct fault_ctx *fc, struct plan *plan, const struct fault_opts *o)
+{
+	const char *core = corebtf_lookup();
+	bool loading = false;
+	int err = fault_try(fc, plan, o, core, &loading);
+
+	/* the cached types are to blame only where the kernel's own then load (corebtf.c) */
+	if (err && loading && core && !(err = fault_try(fc, plan, o, NULL, &loading)))
+		corebtf_reject();
+	if (err && loading)
+		pr_err("cannot load the fault BPF programs: %s (run with -v for the verifier log)",
+		       strerror(-err));
+	return err;
+}
+
+const void *fault_obj_bytes(size_t *sz)
+{
+	return fault_bpf__elf_bytes(sz);
 }
 
 void fault_attach(struct fault_ctx *fc, const struct kaddrs *ka)
@@ -153,6 +186,21 @@ void fault_state_fds(const struct fault_ctx *fc, struct state_fds *f)
 	f->fd[ST_MMS] = bpf_map__fd(fc->skel->maps.mms);
 	f->fd[ST_COUNTERS] = bpf_map__fd(fc->skel->maps.counters);
 	f->vma_cache = bpf_map__fd(fc->skel->maps.vma_cache);
+}
+
+/*
+ * A stash hands a kprobe's arguments to its kretprobe (or an fexit's to another hook), so only
+ * its @users (NULL-terminated) write it. Where the plan loads none of them (fentry/fexit or a
+ * tracepoint took the hook, or nothing could), one row instead of the thousands a preallocated
+ * hash fills at BPF_MAP_CREATE (htab_map_alloc() -> prealloc_init(): ~1 ms for 4,096 rows on the
+ * 6.18 host). Call after plan_apply(), which sets what loads.
+ */
+void stash_fit(struct bpf_map *stash, struct bpf_program *const *users)
+{
+	for (; *users; users++)
+		if (bpf_program__autoload(*users))
+			return;
+	bpf_map__set_max_entries(stash, 1);
 }
 
 /* Maps that hold no state worth keeping across an agent restart. */

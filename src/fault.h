@@ -3,6 +3,7 @@
 #ifndef PFNSCOPE_FAULT_H
 #define PFNSCOPE_FAULT_H
 
+#include <stddef.h>
 #include <stdbool.h>
 #include <linux/types.h>
 #include "planner.h"
@@ -10,6 +11,8 @@
 #include "collect.h"
 
 struct fault_bpf;
+struct bpf_map;
+struct bpf_program;
 struct ksyms;
 
 struct fault_opts {
@@ -46,6 +49,11 @@ void fault_state_fds(const struct fault_ctx *fc, struct state_fds *f);
 /* Pins every state map of @obj that is not shared from another object under @dir (created if
  * needed): a later load re-uses them. The ring buffer and scratch maps are not state. */
 int maps_pin_dir(struct bpf_object *obj, const char *dir);
+/* One row for a stash none of whose NULL-terminated @users loads (after plan_apply()). */
+void stash_fit(struct bpf_map *stash, struct bpf_program *const *users);
 
+
+/* The BPF object as built (the skeleton's copy), for the CO-RE cache (corebtf.c). */
+const void *fault_obj_bytes(size_t *sz);
 
 #endif /* PFNSCOPE_FAULT_H */

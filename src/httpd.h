@@ -18,5 +18,7 @@ struct httpd_lib {
 
 /* The library's functions, loaded on the first call; NULL with a one-line reason in @err. */
 const struct httpd_lib *httpd_lib(char *err, size_t n);
+/* Start loading it on a thread now; httpd_lib() then waits for that load. */
+void httpd_preload(void);
 
 #endif /* PFNSCOPE_HTTPD_H */

@@ -46,6 +46,13 @@ static bool resolve(void)
 	return real_load && real_free;
 }
 
+/* Before main(): dlsym() takes the dynamic loader's lock, which the agent's thread loading
+ * libmicrohttpd (httpd.c) holds for 10-17 ms, so the first call must not come during start-up. */
+static void __attribute__((constructor)) resolve_early(void)
+{
+	resolve();
+}
+
 /*
  * The parse itself, with one copy of the data instead of two. libbpf 1.1 (btf_parse_raw())
  * fread()s the file into a fresh buffer, 4 KiB per read (kernfs_fop_read_iter()), and btf_new()

@@ -11,6 +11,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "pfnscope.h"
+#include "corebtf.h"
 #include "pins.h"
 #include "report.h"
 #include "ksyms.h"
@@ -70,14 +71,15 @@ void gup_prepare(struct gup_ctx *gc, const struct plan *plan, const struct btf *
 	gc->grab_page_returns_int = grab_page_returns_int(btf);
 }
 
-int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan)
+/* As fault_try(): open with @core, share, configure, load; on failure nothing is left open. */
+static int gup_try(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan,
+		   const char *core, bool *loading)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = core);
 	struct fault_bpf *f = fc->skel;
 	int err;
 
-	if (plan->hooks[HOOK_PIN_GRAB].status != HOOK_PLANNED)
-		return 0;	/* without grabs the rest means nothing */
-	gc->skel = gup_bpf__open();
+	gc->skel = gup_bpf__open_opts(&oo);
 	if (!gc->skel)
 		return -errno;
 	gc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
@@ -102,18 +104,43 @@ int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan)
 		err = maps_pin_dir(gc->skel->obj, fc->pin_dir);
 	if (!err) {
 		plan_apply(plan, gc->skel->obj, gc->mask);
+		stash_fit(gc->skel->maps.grab_stash, (struct bpf_program *[]){
+			gc->skel->progs.pin_grab_page_kprobe,
+			gc->skel->progs.pin_grab_page_kretprobe, NULL });
+		*loading = true;
 		err = gup_bpf__load(gc->skel);
 	}
 	if (err) {
-		pr_warn("cannot load the pin BPF programs (%s): per-process pins unavailable "
-			"(-v for the verifier log)", strerror(-err));
-		plan_fail(plan, gc->mask, err);
 		gup_bpf__destroy(gc->skel);
 		gc->skel = NULL;
 		return err;
 	}
 	gc->plan = plan;
 	return 0;
+}
+
+int gup_start(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan)
+{
+	const char *core = corebtf_lookup();
+	bool loading = false;
+	int err;
+
+	if (plan->hooks[HOOK_PIN_GRAB].status != HOOK_PLANNED)
+		return 0;	/* without grabs the rest means nothing */
+	err = gup_try(gc, fc, plan, core, &loading);
+	if (err && loading && core && !(err = gup_try(gc, fc, plan, NULL, &loading)))
+		corebtf_reject();
+	if (err) {
+		pr_warn("cannot load the pin BPF programs (%s): per-process pins unavailable "
+			"(-v for the verifier log)", strerror(-err));
+		plan_fail(plan, gc->mask, err);
+	}
+	return err;
+}
+
+const void *gup_obj_bytes(size_t *sz)
+{
+	return gup_bpf__elf_bytes(sz);
 }
 
 void gup_attach(struct gup_ctx *gc, const struct kaddrs *ka)

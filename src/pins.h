@@ -3,6 +3,7 @@
 #ifndef PFNSCOPE_PINS_H
 #define PFNSCOPE_PINS_H
 
+#include <stddef.h>
 #include <stdbool.h>
 #include "gup.h"
 #include "fault.h"
@@ -41,5 +42,8 @@ struct state_fds;
 int pins_collect(const struct state *st, struct ksyms *ks, const struct iomem *io,
 		 struct report *r);
 void gup_state_fds(const struct gup_ctx *gc, struct state_fds *f);
+
+/* The BPF object as built (the skeleton's copy), for the CO-RE cache (corebtf.c). */
+const void *gup_obj_bytes(size_t *sz);
 
 #endif /* PFNSCOPE_PINS_H */

@@ -7,20 +7,20 @@
 #include "rss.h"
 #include "fault.skel.h"
 #include "rss.skel.h"
+#include "corebtf.h"
 #include "zap.h"
 #include "zap.skel.h"
 
 const unsigned int rss_hooks_mask = 1u << HOOK_RSS;
 
-int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, struct plan *plan)
+/* As fault_try(): open with @core, share, configure, load; on failure nothing is left open. */
+static int rss_try(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc,
+		   struct plan *plan, const char *core, bool *loading)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = core);
 	int err;
 
-	memset(rc, 0, sizeof(*rc));
-	rc->mask = rss_hooks_mask;
-	if (!plan_any_planned(plan, rc->mask))
-		return 0;
-	rc->skel = rss_bpf__open();
+	rc->skel = rss_bpf__open_opts(&oo);
 	if (!rc->skel)
 		return -errno;
 	rc->skel->rodata->filter_tgids = fc->skel->rodata->filter_tgids;
@@ -37,18 +37,42 @@ int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, stru
 		err = maps_pin_dir(rc->skel->obj, fc->pin_dir);
 	if (!err) {
 		plan_apply(plan, rc->skel->obj, rc->mask);
+		*loading = true;
 		err = rss_bpf__load(rc->skel);
 	}
 	if (err) {
-		pr_warn("cannot load the rss_stat BPF program (%s): per-mm RSS unavailable",
-			strerror(-err));
-		plan_fail(plan, rc->mask, err);
 		rss_bpf__destroy(rc->skel);
 		rc->skel = NULL;
 		return err;
 	}
 	rc->plan = plan;
 	return 0;
+}
+
+int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, struct plan *plan)
+{
+	const char *core = corebtf_lookup();
+	bool loading = false;
+	int err;
+
+	memset(rc, 0, sizeof(*rc));
+	rc->mask = rss_hooks_mask;
+	if (!plan_any_planned(plan, rc->mask))
+		return 0;
+	err = rss_try(rc, fc, zc, plan, core, &loading);
+	if (err && loading && core && !(err = rss_try(rc, fc, zc, plan, NULL, &loading)))
+		corebtf_reject();
+	if (err) {
+		pr_warn("cannot load the rss_stat BPF program (%s): per-mm RSS unavailable",
+			strerror(-err));
+		plan_fail(plan, rc->mask, err);
+	}
+	return err;
+}
+
+const void *rss_obj_bytes(size_t *sz)
+{
+	return rss_bpf__elf_bytes(sz);
 }
 
 void rss_attach(struct rss_ctx *rc)

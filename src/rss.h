@@ -3,6 +3,7 @@
 #ifndef PFNSCOPE_RSS_H
 #define PFNSCOPE_RSS_H
 
+#include <stddef.h>
 #include "fault.h"
 
 extern const unsigned int rss_hooks_mask;
@@ -22,5 +23,8 @@ int rss_start(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc, stru
 void rss_attach(struct rss_ctx *rc);
 void rss_stop(struct rss_ctx *rc);
 int rss_map_fd(const struct rss_ctx *rc);
+
+/* The BPF object as built (the skeleton's copy), for the CO-RE cache (corebtf.c). */
+const void *rss_obj_bytes(size_t *sz);
 
 #endif /* PFNSCOPE_RSS_H */

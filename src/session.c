@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "pfnscope.h"
 #include "kbtf.h"
+#include "corebtf.h"
 #include "session.h"
 #include "collect.h"
 #include "report.h"
@@ -65,14 +66,33 @@ static void kaddrs_from_table(const struct ksyms *ks, struct kaddrs *ka)
 	ka->zero_pfn = ksym_addr(ks, "zero_pfn");
 }
 
+/*
+ * The table itself waits for the end of start-up (ksyms_go()) where the kernel answered for
+ * the addresses: on 2 CPUs it would otherwise take a CPU from the start-up's main thread and
+ * the agent's thread loading libmicrohttpd (three runnable threads: the planner and the fault
+ * object took 5-15 ms longer).
+ */
+static void ksyms_go(struct ksyms_job *j)
+{
+	pthread_mutex_lock(&j->lock);
+	j->go = true;
+	pthread_cond_broadcast(&j->cond);
+	pthread_mutex_unlock(&j->lock);
+}
+
 static void *ksyms_thread(void *arg)
 {
 	struct ksyms_job *j = arg;
 	struct kaddrs ka = {};
 	bool asked = kaddr_lookup(&ka) == 0;
 
-	if (asked)
+	if (asked) {
 		kaddrs_publish(j, &ka);
+		pthread_mutex_lock(&j->lock);
+		while (!j->go)
+			pthread_cond_wait(&j->cond, &j->lock);
+		pthread_mutex_unlock(&j->lock);
+	}
 	j->ks = ksyms_load();	/* the joiner reads it */
 	if (!asked) {
 		kaddrs_from_table(j->ks, &ka);
@@ -93,6 +113,7 @@ static void kaddrs_wait(struct ksyms_job *j, struct kaddrs *ka)
 struct ksyms *session_ksyms(struct session *s)
 {
 	if (s->ksyms_pending) {
+		ksyms_go(&s->job);
 		pthread_join(s->ksyms_tid, NULL);
 		s->ksyms_pending = false;
 		s->ks = s->job.ks;
@@ -222,6 +243,9 @@ int session_start(struct session *s, const struct session_opts *o)
 		pr_warn("could not mark the address spaces alive at start (RSS_IMBALANCE may then "
 			"name processes that ran before pfnscope)");
 	STAGE("attach");
+	if (s->ksyms_pending)
+		ksyms_go(&s->job);
+	corebtf_generate();	/* the first session on this kernel: for the next one (corebtf.c) */
 	steady_heap();
 	if (!plan_hook_active(&s->plan, HOOK_FAULT_COUNT)) {
 		pr_err("no mechanism could attach the fault-count hook (pfnscope probe says why)");
@@ -259,6 +283,7 @@ void session_stop(struct session *s)
 		fault_stop(&s->fc);
 	}
 	s->started = false;
+	corebtf_wait();
 	iomem_free(s->io);
 	ksyms_free(session_ksyms(s));
 	s->io = NULL;

@@ -33,6 +33,7 @@ struct ksyms_job {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool addrs_ready;	/* ka is filled */
+	bool go;		/* start-up is over: read the table now */
 	struct kaddrs ka;
 	struct ksyms *ks;	/* read by the joiner */
 };

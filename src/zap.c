@@ -11,6 +11,7 @@
 #include "zap.h"
 #include "fault.skel.h"
 #include "zap.skel.h"
+#include "corebtf.h"
 
 const unsigned int zap_hooks_mask =
 	(1u << HOOK_TEARDOWN) | (1u << HOOK_RSS_RMAP) | (1u << HOOK_FORK_COPY) |
@@ -22,16 +23,15 @@ static int share(struct bpf_map *dst, struct bpf_map *src)
 	return bpf_map__reuse_fd(dst, bpf_map__fd(src));
 }
 
-int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
+/* As fault_try(): open with @core, share, configure, load; on failure nothing is left open. */
+static int zap_try(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan,
+		   const char *core, bool *loading)
 {
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = core);
 	struct fault_bpf *f = fc->skel;
 	int err;
 
-	memset(zc, 0, sizeof(*zc));
-	zc->mask = zap_hooks_mask;
-	if (!plan_any_planned(plan, zc->mask))
-		return 0;	/* nothing of this object can attach here */
-	zc->skel = zap_bpf__open();
+	zc->skel = zap_bpf__open_opts(&oo);
 	if (!zc->skel)
 		return -errno;
 	zc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
@@ -54,19 +54,47 @@ int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
 		goto fail;
 	}
 	plan_apply(plan, zc->skel->obj, zc->mask);
+	stash_fit(zc->skel->maps.copy_stash, (struct bpf_program *[]){
+		zc->skel->progs.fork_copy_kprobe, zc->skel->progs.fork_copy_kretprobe, NULL });
+	stash_fit(zc->skel->maps.stack_stash, (struct bpf_program *[]){
+		zc->skel->progs.stack_move_fentry, zc->skel->progs.stack_move_fexit,
+		zc->skel->progs.stack_move_kprobe, zc->skel->progs.stack_move_kretprobe, NULL });
+	*loading = true;
 	err = zap_bpf__load(zc->skel);
-	if (err) {
-		pr_warn("cannot load the teardown/RSS BPF programs (%s): per-VMA RSS unavailable "
-			"(-v for the verifier log)", strerror(-err));
+	if (err)
 		goto fail;
-	}
 	zc->plan = plan;
 	return 0;
 fail:
-	plan_fail(plan, zc->mask, err);
 	zap_bpf__destroy(zc->skel);
 	zc->skel = NULL;
 	return err;
+}
+
+int zap_start(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan)
+{
+	const char *core = corebtf_lookup();
+	bool loading = false;
+	int err;
+
+	memset(zc, 0, sizeof(*zc));
+	zc->mask = zap_hooks_mask;
+	if (!plan_any_planned(plan, zc->mask))
+		return 0;	/* nothing of this object can attach here */
+	err = zap_try(zc, fc, plan, core, &loading);
+	if (err && loading && core && !(err = zap_try(zc, fc, plan, NULL, &loading)))
+		corebtf_reject();
+	if (err && loading)
+		pr_warn("cannot load the teardown/RSS BPF programs (%s): per-VMA RSS unavailable "
+			"(-v for the verifier log)", strerror(-err));
+	if (err)
+		plan_fail(plan, zc->mask, err);
+	return err;
+}
+
+const void *zap_obj_bytes(size_t *sz)
+{
+	return zap_bpf__elf_bytes(sz);
 }
 
 void zap_attach(struct zap_ctx *zc, const struct kaddrs *ka)

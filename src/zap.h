@@ -35,4 +35,7 @@ int zap_rss_read_pinned(const char *path, struct rss_sample **out, size_t *n);
  * MM_UNOBSERVED (their pages entered before pfnscope saw them). 0, or -errno. */
 int zap_seed_mms(struct zap_ctx *zc);
 
+/* The BPF object as built (the skeleton's copy), for the CO-RE cache (corebtf.c). */
+const void *zap_obj_bytes(size_t *sz);
+
 #endif /* PFNSCOPE_ZAP_H */

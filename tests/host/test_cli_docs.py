@@ -311,6 +311,10 @@ ok(set(common) <= common_tags, "(a) OPTIONS describes every common option",
    "missing: %s" % fmt(set(common) - common_tags))
 ok(common_tags <= set(common), "(c) OPTIONS describes no option that is not a common one",
    "stale: %s" % fmt(common_tags - set(common)))
+got = bash_var("_pfnscope_common_args")
+want = set(o for o, a in common.items() if a)
+ok(got == want, "(b) completion: the common options that take an argument are those of --help",
+   "missing: %s\nstale:   %s" % (fmt(want - got), fmt(got - want)))
 
 for cmd in commands:
     h = helps[cmd]
