@@ -224,10 +224,10 @@ def startup(n=7):
     floor = statistics.median(ts[cfgs[0][0]]) if ts[cfgs[0][0]] else 0
     for name, _, _ in cfgs:
         if name in broken:
-            print("  %-20s %s" % (name, broken[name]))
+            print("  %-25s %s" % (name, broken[name]))
         elif ts[name]:
             m = statistics.median(ts[name])
-            print("  %-20s median %4.0f ms, min-max %.0f-%.0f%s" %
+            print("  %-25s median %4.0f ms, min-max %.0f-%.0f%s" %
                   (name, m, min(ts[name]), max(ts[name]),
                    ", %.2fx the floor" % (m / floor) if floor else ""))
 

@@ -67,10 +67,11 @@ static void kaddrs_from_table(const struct ksyms *ks, struct kaddrs *ka)
 }
 
 /*
- * The table itself waits for the end of start-up (ksyms_go()) where the kernel answered for
- * the addresses: on 2 CPUs it would otherwise take a CPU from the start-up's main thread and
- * the agent's thread loading libmicrohttpd (three runnable threads: the planner and the fault
- * object took 5-15 ms longer).
+ * With ksyms_after_attach (the agent) the table waits for the end of start-up (ksyms_go())
+ * where the kernel answered for the addresses: on 2 CPUs it would otherwise take a CPU from
+ * the start-up's main thread and the agent's thread loading libmicrohttpd (three runnable
+ * threads: the planner and the fault object took 5-15 ms longer). trace wants the table for
+ * its first line, check and record have no third thread: they read it at once.
  */
 static void ksyms_go(struct ksyms_job *j)
 {
@@ -203,6 +204,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	STAGE("start");
 	pthread_mutex_init(&s->job.lock, NULL);
 	pthread_cond_init(&s->job.cond, NULL);
+	s->job.go = !o->ksyms_after_attach;
 	s->ksyms_pending = !pthread_create(&s->ksyms_tid, NULL, ksyms_thread, &s->job);
 	s->io = iomem_load();
 	if (!o->quiet && (!s->io || s->io->all_zero))

@@ -26,6 +26,9 @@ struct session_opts {
 	 * program on every change; the other modes keep rss_stat (trace records, peaks) */
 	bool rss_sampled;
 	bool quiet;		/* no warnings about missing symbols/iomem */
+	/* agent: read /proc/kallsyms only once attached (its start-up has a third thread, the
+	 * one loading libmicrohttpd, on two CPUs); the others read it during start-up */
+	bool ksyms_after_attach;
 };
 
 /* The kallsyms thread's results (src/session.c) */
