@@ -6,9 +6,11 @@ build; the next one loads its programs against it and counts what the kernel cou
 (/proc/PID/stat of the zombie); a corrupt one is rejected, removed and remembered, the programs
 then load against the kernel's BTF; one in a directory others may write is not used; other
 kernels' files go when a new one is made."""
+import json
 import os
 import re
 import shutil
+import signal
 import stat
 import struct
 import subprocess
@@ -114,6 +116,35 @@ off, err = check("off", "--btf-cache=off")
 ok("CO-RE" not in err and os.stat(path).st_mtime_ns == mtime,
    "--btf-cache=off: neither reads nor writes the cache", err[-1500:])
 ok(probe_status("--btf-cache=off") == "off (--btf-cache=off)", "probe: says it is off")
+
+# the strongest check: the programs loaded against the cache are, instruction for instruction
+# as the kernel holds them (bpftool prog dump xlated), the ones loaded against the kernel's BTF.
+# trace loads the most of them (fault, zap and rss objects).
+def xlated_programs(*opts):
+    def ids():
+        p = run(["bpftool", "prog", "show", "--json"])
+        return {x["id"]: x.get("name", "") for x in json.loads(p.stdout or "[]")}
+    before = ids()
+    p = subprocess.Popen([PFNSCOPE, "trace", *opts], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:
+        if "tracing" in line:
+            break
+    progs = {}
+    for i, name in ids().items():
+        if i not in before:
+            x = run(["bpftool", "prog", "dump", "xlated", "id", str(i)]).stdout
+            x = re.sub(r"map\[id:\d+\]", "map", x)	# ids differ between the two loads
+            progs[name] = re.sub(r"0x[0-9a-f]{12,}", "ADDR", x)
+    p.send_signal(signal.SIGINT)
+    p.communicate()
+    return progs
+
+
+cached, plain = xlated_programs("--btf-cache=" + cache), xlated_programs("--btf-cache=off")
+differ = sorted(n for n in set(cached) | set(plain) if cached.get(n) != plain.get(n))
+ok(len(plain) >= 5 and not differ, "the %d programs trace loads are the same instructions "
+   "against the cache as against the kernel's BTF" % len(plain), differ)
 
 # a directory others may write: not trusted, not used, not written
 os.chmod(cache, 0o777)
