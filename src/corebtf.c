@@ -48,6 +48,7 @@ static const struct {
 	{ "rss.bpf.o", rss_obj_bytes },
 	{ "gup.bpf.o", gup_obj_bytes },
 };
+#define NOBJ (sizeof(objects) / sizeof(objects[0]))
 
 static bool looked_up, rejected, generating;	/* rejected: here, or by an earlier session */
 static char dir[256], path[512], bad[520], status[640];
@@ -96,7 +97,7 @@ static unsigned long objects_crc(void)
 {
 	unsigned long crc = crc32(0, NULL, 0);
 
-	for (size_t i = 0; i < sizeof(objects) / sizeof(objects[0]); i++) {
+	for (size_t i = 0; i < NOBJ; i++) {
 		size_t sz;
 		const void *b = objects[i].bytes(&sz);
 
@@ -235,9 +236,8 @@ static void remove_stale(void)
 /* bpftool gen min_core_btf /sys/kernel/btf/vmlinux OUT OBJ...; its stderr into ERR */
 static int run_btfgen(const char *tool, const char *tmp, const char *out)
 {
-	const size_t nobj = sizeof(objects) / sizeof(objects[0]);
-	char objpath[sizeof(objects) / sizeof(objects[0])][320], err[320];
-	char *argv[5 + sizeof(objects) / sizeof(objects[0]) + 1];
+	char objpath[NOBJ][320], err[320];
+	char *argv[5 + NOBJ + 1];
 	posix_spawn_file_actions_t fa;
 	int st = 0, rc, k = 0;
 	pid_t pid;
@@ -247,7 +247,7 @@ static int run_btfgen(const char *tool, const char *tmp, const char *out)
 	argv[k++] = "min_core_btf";
 	argv[k++] = "/sys/kernel/btf/vmlinux";
 	argv[k++] = (char *)out;
-	for (size_t i = 0; i < nobj; i++) {
+	for (size_t i = 0; i < NOBJ; i++) {
 		size_t sz;
 		const void *b = objects[i].bytes(&sz);
 
@@ -268,7 +268,7 @@ static int run_btfgen(const char *tool, const char *tmp, const char *out)
 		return -rc;
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
-	for (size_t i = 0; i < nobj; i++)
+	for (size_t i = 0; i < NOBJ; i++)
 		unlink(objpath[i]);
 	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		FILE *f = fopen(err, "re");

@@ -43,13 +43,28 @@ static void stage(const char *what, double t0)
  * under a millisecond), and only taken from the table where the kernel cannot answer. The
  * table itself is joined by the first caller of session_ksyms() (a report, a trace line).
  */
-static void kaddrs_publish(struct ksyms_job *j, const struct kaddrs *ka)
+/* The job's two flags, addrs_ready (thread -> start-up) and go (start-up -> thread), are set
+ * and waited for under its lock; what a flag announces is written before it is set. */
+static void job_set(struct ksyms_job *j, bool *flag)
 {
 	pthread_mutex_lock(&j->lock);
-	j->ka = *ka;
-	j->addrs_ready = true;
-	pthread_cond_signal(&j->cond);
+	*flag = true;
+	pthread_cond_broadcast(&j->cond);
 	pthread_mutex_unlock(&j->lock);
+}
+
+static void job_wait(struct ksyms_job *j, const bool *flag)
+{
+	pthread_mutex_lock(&j->lock);
+	while (!*flag)
+		pthread_cond_wait(&j->cond, &j->lock);
+	pthread_mutex_unlock(&j->lock);
+}
+
+static void kaddrs_publish(struct ksyms_job *j, const struct kaddrs *ka)
+{
+	j->ka = *ka;
+	job_set(j, &j->addrs_ready);
 }
 
 static __u64 ksym_addr(const struct ksyms *ks, const char *name)
@@ -67,19 +82,12 @@ static void kaddrs_from_table(const struct ksyms *ks, struct kaddrs *ka)
 }
 
 /*
- * With ksyms_after_attach (the agent) the table waits for the end of start-up (ksyms_go())
+ * With ksyms_after_attach (the agent) the table waits for the end of start-up (`go`)
  * where the kernel answered for the addresses: on 2 CPUs it would otherwise take a CPU from
  * the start-up's main thread and the agent's thread loading libmicrohttpd (three runnable
  * threads: the planner and the fault object took 5-15 ms longer). trace wants the table for
  * its first line, check and record have no third thread: they read it at once.
  */
-static void ksyms_go(struct ksyms_job *j)
-{
-	pthread_mutex_lock(&j->lock);
-	j->go = true;
-	pthread_cond_broadcast(&j->cond);
-	pthread_mutex_unlock(&j->lock);
-}
 
 static void *ksyms_thread(void *arg)
 {
@@ -89,10 +97,7 @@ static void *ksyms_thread(void *arg)
 
 	if (asked) {
 		kaddrs_publish(j, &ka);
-		pthread_mutex_lock(&j->lock);
-		while (!j->go)
-			pthread_cond_wait(&j->cond, &j->lock);
-		pthread_mutex_unlock(&j->lock);
+		job_wait(j, &j->go);
 	}
 	j->ks = ksyms_load();	/* the joiner reads it */
 	if (!asked) {
@@ -104,17 +109,14 @@ static void *ksyms_thread(void *arg)
 
 static void kaddrs_wait(struct ksyms_job *j, struct kaddrs *ka)
 {
-	pthread_mutex_lock(&j->lock);
-	while (!j->addrs_ready)
-		pthread_cond_wait(&j->cond, &j->lock);
-	*ka = j->ka;
-	pthread_mutex_unlock(&j->lock);
+	job_wait(j, &j->addrs_ready);
+	*ka = j->ka;	/* written before the flag, and not again */
 }
 
 struct ksyms *session_ksyms(struct session *s)
 {
 	if (s->ksyms_pending) {
-		ksyms_go(&s->job);
+		job_set(&s->job, &s->job.go);
 		pthread_join(s->ksyms_tid, NULL);
 		s->ksyms_pending = false;
 		s->ks = s->job.ks;
@@ -246,7 +248,7 @@ int session_start(struct session *s, const struct session_opts *o)
 			"name processes that ran before pfnscope)");
 	STAGE("attach");
 	if (s->ksyms_pending)
-		ksyms_go(&s->job);
+		job_set(&s->job, &s->job.go);
 	corebtf_generate();	/* the first session on this kernel: for the next one (corebtf.c) */
 	steady_heap();
 	if (!plan_hook_active(&s->plan, HOOK_FAULT_COUNT)) {
