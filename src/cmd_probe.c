@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include "pfnscope.h"
 #include "corebtf.h"
+#include "kaddr.h"
 #include "options.h"
 #include "planner.h"
 #include "report.h"
@@ -73,6 +74,8 @@ int cmd_probe(int argc, char **argv)
 	struct report rep = { .command = "probe", .plan = &plan };
 	struct utsname uts;
 	int degraded = 0;
+	char why[160];
+	const char *syms;
 
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return EXIT_USAGE;
@@ -84,6 +87,7 @@ int cmd_probe(int argc, char **argv)
 	uname(&uts);
 	snprintf(rep.kernel, sizeof(rep.kernel), "%s", uts.release);
 	rep.started = time(NULL);
+	syms = kaddr_ksyms_status(why, sizeof(why));
 
 	if (args.json) {
 		json_object *root = json_object_new_object();
@@ -91,6 +95,7 @@ int cmd_probe(int argc, char **argv)
 		json_object *hdr = report_header_json(&rep);
 
 		json_object_object_add(hdr, "core_btf", json_object_new_string(corebtf_status()));
+		json_object_object_add(hdr, "kernel_symbols", json_object_new_string(syms));
 		json_object_object_add(root, "pfnscope", hdr);
 		puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
 							  JSON_C_TO_STRING_NOSLASHESCAPE));
@@ -100,7 +105,8 @@ int cmd_probe(int argc, char **argv)
 	printf("kernel %s: BTF %s, kprobe PMU %s, tracefs %s, backend %s\n", uts.release,
 	       plan.btf ? "yes" : "no", plan.kprobe_pmu ? "yes" : "no",
 	       plan.tracefs ? "yes" : "no", backend_name(plan.backend));
-	printf("kernel types for CO-RE: %s\n\n", corebtf_status());
+	printf("kernel types for CO-RE: %s\n", corebtf_status());
+	printf("kernel symbols: %s\n\n", syms);
 	printf("%-13s %-12s %-10s %-28s %s\n", "HOOK", "STATUS", "MECHANISM", "TARGET", "NOTE");
 	for (int h = 0; h < HOOK__MAX; h++) {
 		const struct hook_plan *hp = &plan.hooks[h];

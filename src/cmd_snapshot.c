@@ -12,6 +12,7 @@
 #include "options.h"
 #include "agentstate.h"
 #include "collect.h"
+#include "kaddr.h"
 #include "pins.h"
 #include "zap.h"
 #include "report.h"
@@ -181,7 +182,9 @@ int agent_report(const char *dir, struct report *r, struct ksyms **ks, struct io
 		agent_state_close(&fds);
 		return -ENOENT;
 	}
-	*ks = ksyms_load();
+	*ks = kaddr_ksyms();
+	if (!*ks)
+		*ks = ksyms_load();
 	*io = iomem_load();
 	err = state_read(&st, &fds, ST_MASK_ALL);
 	agent_state_close(&fds);

@@ -258,7 +258,9 @@ int cmd_trace(int argc, char **argv)
 	target_describe(&args.tgt, what, sizeof(what));
 	fprintf(stderr, "pfnscope: tracing %s (^C to stop)\n", what);
 	/* attached and recording into the rings since session_start(): the first line waits for
-	 * the kallsyms thread (30-70 ms here), the events meanwhile wait in the rings */
+	 * the symbols thread (src/session.c: a millisecond where the kernel names addresses
+	 * itself, 30-70 ms where /proc/kallsyms must be read), the events meanwhile wait in the
+	 * rings */
 	tv.ks = session_ksyms(&ses);
 	if (!args.json)
 		printf("# pfnscope trace of %s (^C to stop)\n%10s %7s %-15s %-9s %-24s %s\n", what,

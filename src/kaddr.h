@@ -3,6 +3,7 @@
 #ifndef PFNSCOPE_KADDR_H
 #define PFNSCOPE_KADDR_H
 
+#include <stddef.h>
 #include <linux/types.h>
 
 /* written into the programs' .bss between load and attach; 0: unknown */
@@ -17,5 +18,18 @@ enum { KADDR_SPECIAL_MAPPING_NAME, KADDR_VMEMMAP_BASE, KADDR_ZERO_PFN, KADDR__MA
 /* Fills @ka with the kernel's own kallsyms_lookup_name(). 0, or -errno where the kernel has
  * no BPF_PROG_TYPE_SYSCALL or bpf_kallsyms_lookup_name(): then /proc/kallsyms is the source. */
 int kaddr_lookup(struct kaddrs *ka);
+
+/* Address -> "name+0xoff/0xsize [module]" by the kernel's sprint_symbol() (bpf_snprintf's
+ * "%pS"), or "0x..." where no symbol holds it. kaddr_symbolizer_open() returns the program's
+ * fd, or -errno where the kernel cannot run it (then /proc/kallsyms is the source). */
+#define KADDR_SYM_LEN 256
+int kaddr_symbolizer_open(void);
+int kaddr_symbolize(int fd, unsigned long addr, char *buf, size_t n);
+
+/* Kernel symbols in query mode (ksyms_kernel()) over the program above, or NULL where the
+ * kernel cannot run it: the caller then reads /proc/kallsyms (ksyms_load()). */
+struct ksyms *kaddr_ksyms(void);
+/* Where kernel symbols will come from, for `pfnscope probe` (@buf holds a reason) */
+const char *kaddr_ksyms_status(char *buf, size_t n);
 
 #endif /* PFNSCOPE_KADDR_H */

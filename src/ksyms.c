@@ -153,10 +153,180 @@ struct ksyms *ksyms_load(void)
 	return ks;
 }
 
+/*
+ * Query mode. The kernel answers with sprint_symbol()'s "name+0xoff/0xsize [module]" (or
+ * "0x..." where no symbol holds the address: a data address on a kernel without
+ * KALLSYMS_ALL, a freed module's), so an answer is mostly a whole symbol, [addr - off,
+ * + size), and the next address inside it is answered from @known without asking.
+ *
+ * Not for a module's data: find_kallsyms_symbol() (kernel/module/kallsyms.c) starts its
+ * search for the next symbol at the end of the module's text, so a symbol past it gets that
+ * end minus its own address as its size, which wraps (6.1's answer for a fixture's vm_ops:
+ * "freed_vm_ops+0x0/0xffffffffffffe4c0 [pfnfix]", its neighbour rampfn_vm_ops 0x100 above).
+ * An answer spanning more than KSYMS_MAX_SPAN stands for its own address alone.
+ *
+ * Misses are kept too (up to KSYMS_MAX_MISSES), one address each: a report asks for the same
+ * handler once per VMA.
+ */
+struct ksym_known {
+	struct ksym sym;	/* name NULL: the kernel knew no symbol at sym.addr */
+	unsigned long lo, hi;	/* the addresses this answer stands for */
+	char text[];
+};
+
+#define KSYMS_MAX_MISSES 4096
+#define KSYMS_ANSWER_LEN 256
+#define KSYMS_MAX_SPAN (1UL << 20)	/* kernel functions are < 64 KiB */
+
+struct ksyms *ksyms_kernel(ksyms_query_fn query, void *ctx, void (*release)(void *ctx))
+{
+	struct ksyms *ks = calloc(1, sizeof(*ks));
+
+	if (!ks)
+		return NULL;
+	ks->query = query;
+	ks->query_ctx = ctx;
+	ks->query_release = release;
+	pthread_mutex_init(&ks->lock, NULL);
+	return ks;
+}
+
+/* "name+0xoff/0xsize" with an optional " [module]" -> a symbol holding @addr, or NULL */
+static struct ksym_known *known_parse(unsigned long addr, const char *text, enum ksym_kind kind)
+{
+	size_t tlen = strlen(text), nlen, mlen = 0;
+	const char *mod = NULL, *plus = NULL;
+	unsigned long off, size;
+	struct ksym_known *k;
+	char *end;
+
+	if (!tlen || !strncmp(text, "0x", 2))
+		return NULL;
+	if (text[tlen - 1] == ']') {
+		const char *open = strrchr(text, '[');
+
+		if (!open || open == text || open[-1] != ' ')
+			return NULL;
+		mod = open + 1;
+		mlen = text + tlen - 1 - mod;
+		tlen = open - 1 - text;
+	}
+	for (const char *c = text; c < text + tlen; c++)
+		if (*c == '+')
+			plus = c;
+	if (!plus || plus == text || !mlen != !mod)
+		return NULL;
+	nlen = plus - text;
+	off = strtoul(plus + 1, &end, 16);
+	if (*end != '/')
+		return NULL;
+	size = strtoul(end + 1, &end, 16);
+	if (end != text + tlen || off >= size || off > addr || nlen > 255)
+		return NULL;
+	k = malloc(sizeof(*k) + nlen + 1 + (mod ? mlen + 1 : 0));
+	if (!k)
+		return NULL;
+	memcpy(k->text, text, nlen);
+	k->text[nlen] = '\0';
+	k->sym.name = k->text;
+	k->sym.module = NULL;
+	if (mod) {
+		memcpy(k->text + nlen + 1, mod, mlen);
+		k->text[nlen + 1 + mlen] = '\0';
+		k->sym.module = k->text + nlen + 1;
+	}
+	k->sym.addr = addr - off;
+	k->sym.type = kind == KSYM_TEXT ? 't' : 'd';
+	k->lo = size <= KSYMS_MAX_SPAN ? k->sym.addr : addr;
+	k->hi = size <= KSYMS_MAX_SPAN ? k->sym.addr + size : addr + 1;
+	return k;
+}
+
+/* the index of the first answer whose range starts above @addr */
+static size_t known_upper(const struct ksyms *ks, unsigned long addr)
+{
+	size_t lo = 0, hi = ks->nr_known;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ks->known[mid]->lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static struct ksym_known *known_holding(const struct ksyms *ks, unsigned long addr)
+{
+	size_t i = known_upper(ks, addr);
+	struct ksym_known *k = i ? ks->known[i - 1] : NULL;
+
+	return k && addr < k->hi ? k : NULL;
+}
+
+static int known_insert(struct ksyms *ks, struct ksym_known *k)
+{
+	size_t at = known_upper(ks, k->lo);
+
+	if (ks->nr_known == ks->cap_known) {
+		size_t cap = ks->cap_known ? ks->cap_known * 2 : 64;
+		struct ksym_known **n = realloc(ks->known, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		ks->known = n;
+		ks->cap_known = cap;
+	}
+	memmove(ks->known + at + 1, ks->known + at, (ks->nr_known - at) * sizeof(*ks->known));
+	ks->known[at] = k;
+	ks->nr_known++;
+	return 0;
+}
+
+static const struct ksym *known_find(struct ksyms *ks, unsigned long addr, enum ksym_kind kind,
+				     unsigned long max_off)
+{
+	struct ksym_known *k;
+	char text[KSYMS_ANSWER_LEN];
+
+	pthread_mutex_lock(&ks->lock);
+	k = known_holding(ks, addr);
+	if (!k) {
+		if (!ks->query(ks->query_ctx, addr, text, sizeof(text)))
+			k = known_parse(addr, text, kind);
+		if (!k && ks->nr_misses < KSYMS_MAX_MISSES) {
+			k = calloc(1, sizeof(*k));
+			if (k) {
+				k->sym.addr = k->lo = addr;
+				k->hi = addr + 1;
+				ks->nr_misses++;
+			}
+		}
+		if (k && known_insert(ks, k)) {
+			free(k);
+			k = NULL;
+		}
+	}
+	pthread_mutex_unlock(&ks->lock);
+	if (!k || !k->sym.name || addr - k->sym.addr > max_off)
+		return NULL;
+	return &k->sym;
+}
+
 void ksyms_free(struct ksyms *ks)
 {
 	if (!ks)
 		return;
+	if (ks->query) {
+		if (ks->query_release)
+			ks->query_release(ks->query_ctx);
+		for (size_t i = 0; i < ks->nr_known; i++)
+			free(ks->known[i]);
+		free(ks->known);
+		pthread_mutex_destroy(&ks->lock);
+	}
 	free(ks->syms);
 	free(ks->strs);
 	free(ks);
@@ -170,6 +340,8 @@ const struct ksym *ksyms_find(struct ksyms *ks, unsigned long addr, enum ksym_ki
 
 	if (!ks || !addr || ks->all_zero)
 		return NULL;
+	if (ks->query)
+		return known_find(ks, addr, kind, max_off);
 	hi = ks->nr;
 	while (lo < hi) {	/* first symbol with addr > @addr */
 		size_t mid = lo + (hi - lo) / 2;
@@ -219,8 +391,8 @@ char *ksyms_format(struct ksyms *ks, unsigned long addr, enum ksym_kind kind, in
 		snprintf(a, sizeof(a), " @0x%lx", addr);
 	s = ksyms_find(ks, addr, kind, kind == KSYM_TEXT ? 0x10000 : 0x1000);
 	if (!s) {
-		if (ks)
-			ks->unresolved++;
+		if (ks)	/* query mode: formatted on more than one thread */
+			__atomic_add_fetch(&ks->unresolved, 1, __ATOMIC_RELAXED);
 		snprintf(buf, n, "?%s", a);
 		return buf;
 	}

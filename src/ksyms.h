@@ -3,6 +3,7 @@
 #ifndef PFNSCOPE_KSYMS_H
 #define PFNSCOPE_KSYMS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -13,7 +14,23 @@ struct ksym {
 	const char *module;	/* NULL for vmlinux */
 };
 
+/* Asks the kernel for the symbol holding @addr: "name+0xoff/0xsize [module]", "0x..." where
+ * none does (sprint_symbol()'s form). 0 or -errno. */
+typedef int (*ksyms_query_fn)(void *ctx, unsigned long addr, char *buf, size_t n);
+
+struct ksym_known;
+
 struct ksyms {
+	/* query mode (ksyms_kernel()): the kernel answers per address; what it said is kept,
+	 * sorted by address, in @known (the table below stays empty) */
+	ksyms_query_fn query;
+	void *query_ctx;
+	void (*query_release)(void *ctx);
+	struct ksym_known **known;
+	size_t nr_known, cap_known, nr_misses;
+	pthread_mutex_t lock;	/* query mode: @known is filled by whichever thread asks */
+
+	/* table mode (ksyms_parse(), ksyms_load()) */
 	struct ksym *syms;
 	size_t nr, cap;
 	char *strs;		/* one arena for names */
@@ -26,6 +43,9 @@ struct ksyms {
  * lines are skipped. */
 struct ksyms *ksyms_parse(FILE *f);
 struct ksyms *ksyms_load(void);	/* /proc/kallsyms */
+/* Query mode: nothing is read up front; @query is asked once per symbol (its answers are
+ * kept) and @release(@ctx) is called by ksyms_free(). NULL on allocation failure. */
+struct ksyms *ksyms_kernel(ksyms_query_fn query, void *ctx, void (*release)(void *ctx));
 void ksyms_free(struct ksyms *ks);
 
 enum ksym_kind { KSYM_TEXT, KSYM_DATA };
@@ -35,6 +55,7 @@ enum ksym_kind { KSYM_TEXT, KSYM_DATA };
  * kernel's data symbols are absent and the nearest symbol would be a wrong answer. */
 const struct ksym *ksyms_find(struct ksyms *ks, unsigned long addr, enum ksym_kind kind,
 			      unsigned long max_off);
+/* Table mode only (a query-mode table answers NULL: kaddr_lookup() asks names of the kernel) */
 const struct ksym *ksyms_by_name(const struct ksyms *ks, const char *name);
 
 /* Writes "name", "name+0x10" or "name [module]" into @buf; "?" (and counts it) if unknown.

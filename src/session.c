@@ -37,11 +37,14 @@ static void stage(const char *what, double t0)
 #define STAGE(what) stage(what, t0)
 
 /*
- * /proc/kallsyms takes 30-40 ms of kernel time to format and as much again to parse here: it
- * is read on the other CPU, and nothing waits for it before it is needed. The programs need
- * three addresses before they attach: those are asked of the kernel first (src/kaddr.c, well
- * under a millisecond), and only taken from the table where the kernel cannot answer. The
- * table itself is joined by the first caller of session_ksyms() (a report, a trace line).
+ * Kernel symbols are asked of the kernel per address (src/kaddr.c: bpf_snprintf("%pS") in a
+ * syscall program, ~3 us an address), so nothing reads /proc/kallsyms whole where the kernel
+ * can answer: that takes 30-40 ms of kernel time to format and as much again to parse here,
+ * and megabytes. The programs need three addresses before they attach: those are asked of
+ * the kernel first (kaddr_lookup(), well under a millisecond). Both run on a thread beside
+ * start-up; only where the kernel cannot answer is the table read there, and the addresses
+ * taken from it. The thread is joined by the first caller of session_ksyms() (a report, a
+ * trace line).
  */
 /* The job's two flags, addrs_ready (thread -> start-up) and go (start-up -> thread), are set
  * and waited for under its lock; what a flag announces is written before it is set. */
@@ -82,11 +85,11 @@ static void kaddrs_from_table(const struct ksyms *ks, struct kaddrs *ka)
 }
 
 /*
- * With ksyms_after_attach (the agent) the table waits for the end of start-up (`go`)
- * where the kernel answered for the addresses: on 2 CPUs it would otherwise take a CPU from
- * the start-up's main thread and the agent's thread loading libmicrohttpd (three runnable
- * threads: the planner and the fault object took 5-15 ms longer). trace wants the table for
- * its first line, check and record have no third thread: they read it at once.
+ * Where the table must be read, with ksyms_after_attach (the agent) it waits for the end of
+ * start-up (`go`) if the kernel answered for the addresses: on 2 CPUs it would otherwise take
+ * a CPU from the start-up's main thread and the agent's thread loading libmicrohttpd (three
+ * runnable threads: the planner and the fault object took 5-15 ms longer). trace wants the
+ * table for its first line, check and record have no third thread: they read it at once.
  */
 
 static void *ksyms_thread(void *arg)
@@ -97,9 +100,12 @@ static void *ksyms_thread(void *arg)
 
 	if (asked) {
 		kaddrs_publish(j, &ka);
+		j->ks = kaddr_ksyms();	/* the joiner reads it */
+		if (j->ks)
+			return NULL;
 		job_wait(j, &j->go);
 	}
-	j->ks = ksyms_load();	/* the joiner reads it */
+	j->ks = ksyms_load();
 	if (!asked) {
 		kaddrs_from_table(j->ks, &ka);
 		kaddrs_publish(j, &ka);
@@ -232,7 +238,9 @@ int session_start(struct session *s, const struct session_opts *o)
 	if (s->ksyms_pending) {
 		kaddrs_wait(&s->job, &ka);
 	} else {	/* no thread: the table now, on this one */
-		s->ks = ksyms_load();
+		s->ks = kaddr_ksyms();
+		if (!s->ks)
+			s->ks = ksyms_load();
 		if (kaddr_lookup(&ka))
 			kaddrs_from_table(s->ks, &ka);
 	}

@@ -289,6 +289,51 @@ if d:
        "DAX: 16 device pages inserted by ext4_dax_fault", v)
     ok(not [x for x in d["findings"] if x["severity"] in ("warning", "error")],
        "DAX write-back device pfns are not flagged", d["findings"])
+# kernel symbols asked of the kernel per address (src/kaddr.c, bpf_snprintf "%pS" in a syscall
+# program) on 6.1: every name printed is /proc/kallsyms's at its address minus the offset, and
+# the same handlers are named as with the whole table read (PFNSCOPE_KSYMS=table)
+d = doc("probe")
+ks = d and d["pfnscope"].get("kernel_symbols", "")
+ok(ks and ks.startswith("asked of the kernel per address"),
+   "probe (6.1): kernel symbols asked of the kernel per address", ks)
+truth = {}
+for line in text("ksyms-truth.txt").splitlines():
+    f = line.split()
+    if len(f) >= 3:
+        truth[(int(f[0], 16), f[2])] = f[3].strip("[]") if len(f) > 3 else ""
+SYM = re.compile(r"^(?P<name>[^ +]+)(?:\+0x(?P<off>[0-9a-f]+))?(?: \[(?P<mod>[^\]]+)\])? "
+                 r"@0x(?P<addr>[0-9a-f]+)$")
+SYM_FIELDS = ("vm_ops", "fault_handler", "mmap_handler")
+kd, td = doc("ksyms-kernel"), doc("ksyms-table")
+ok(kd and td and rc("ksyms-kernel") == 1 and rc("ksyms-table") == 1,
+   "symbols: both runs over the fixtures exit 1, as fix-fentry",
+   text("ksyms-kernel.out")[-1500:] + text("ksyms-table.out")[-1500:])
+if kd and td:
+    named, wrong = set(), []
+    for v in kd["vmas"] + kd["findings"]:
+        for fld in SYM_FIELDS:
+            val = v.get(fld) or "-"
+            if val == "-" or val.startswith("?"):
+                continue
+            m = SYM.match(val)
+            start = m and int(m["addr"], 16) - int(m["off"] or "0", 16)
+            if not m or truth.get((start, m["name"])) != (m["mod"] or ""):
+                wrong.append((fld, val, m and truth.get((start, m["name"]))))
+            else:
+                named.add((m["name"], m["mod"]))
+    mods = {n for n, mod in named if mod == "pfnfix"}
+    ok(not wrong and len(mods) >= 8,
+       "symbols: every name printed is /proc/kallsyms's at its address (%d distinct, %d of "
+       "pfnfix: %s)" % (len(named), len(mods), " ".join(sorted(mods))), wrong[:10])
+
+    def handlers(doc):
+        strip = re.compile(r" @0x[0-9a-f]+$")
+        return {(v["comm"],) + tuple(strip.sub("", str(v.get(f))) for f in
+                                     SYM_FIELDS + ("module",))
+                for v in doc["vmas"] if v["comm"] != "pfnscope"}
+    a, b = handlers(kd), handlers(td)
+    ok(a == b, "symbols: the kernel's answers name the same handlers as the whole table (%d)" %
+       len(a), "kernel only: %s\ntable only: %s" % (sorted(a - b), sorted(b - a)))
 # pins
 p = doc("probe")
 if p:

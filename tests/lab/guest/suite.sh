@@ -64,6 +64,17 @@ FIX='for d in zero reserved vga; do fixmap /dev/pfnfix_$d 8 --pagemap || exit 1;
 for d in pfnmap mixed freed mmio_wb rampfn; do fixmap /dev/pfnfix_$d 8 || exit 1; done'
 scenario fix-fentry pfnscope check --json fix-fentry.json -- sh -c "$FIX"
 scenario fix-kprobe pfnscope check --backend kprobe --json fix-kprobe.json -- sh -c "$FIX"
+# the handlers named by the kernel per address (bpf_snprintf "%pS", src/kaddr.c) and by the
+# whole /proc/kallsyms table, with their addresses; the lines of /proc/kallsyms that hold the
+# names printed come back as the ground truth (the whole file is megabytes for the console)
+scenario ksyms-kernel pfnscope check --show-kernel-addresses --json ksyms-kernel.json -- \
+	sh -c "$FIX"
+scenario ksyms-table env PFNSCOPE_KSYMS=table pfnscope check --show-kernel-addresses \
+	--json ksyms-table.json -- sh -c "$FIX"
+grep -o '[A-Za-z_0-9.]*\(+0x[0-9a-f]*\)\{0,1\}\( \[[A-Za-z_0-9]*\]\)\{0,1\} @0x' ksyms-kernel.json |
+	sed 's/[+ ].*//' | grep . | sort -u > ksyms-names.txt
+grep -w -F -f ksyms-names.txt /proc/kallsyms > ksyms-truth.txt
+emit ksyms-names.txt ksyms-truth.txt
 
 # --module restricts the table and the findings
 scenario module pfnscope check -m pfnfix --json module.json -- sh -c \
