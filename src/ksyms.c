@@ -161,9 +161,9 @@ struct ksyms *ksyms_load(void)
  *
  * Not for a module's data: find_kallsyms_symbol() (kernel/module/kallsyms.c) starts its
  * search for the next symbol at the end of the module's text, so a symbol past it gets that
- * end minus its own address as its size, which wraps (6.1's answer for a fixture's vm_ops:
- * "freed_vm_ops+0x0/0xffffffffffffe4c0 [pfnfix]", its neighbour rampfn_vm_ops 0x100 above).
- * An answer spanning more than KSYMS_MAX_SPAN stands for its own address alone.
+ * end minus its own address as its size, which wraps (on 6.1 the lab fixture's vm_ops were
+ * all named "freed_vm_ops+0x..." after the first answer). An answer spanning more than
+ * KSYMS_MAX_SPAN stands for its own address alone.
  *
  * Misses are kept too (up to KSYMS_MAX_MISSES), one address each: a report asks for the same
  * handler once per VMA.
