@@ -23,6 +23,7 @@ enum drop_reason {
 	DROP_PIN_MAP_FULL,	/* pins map full: an outstanding pin is not tracked */
 	DROP_VMA_NONE,		/* no VMA at a faulting address: stack growth, or a SIGSEGV */
 	DROP_PID_REUSED,	/* an exited process's row, unread, when a new one took its pid */
+	DROP_TAIL_CALL,		/* fault_count_ktp's tail call into fault_count_tp failed */
 	DROP__MAX,
 };
 

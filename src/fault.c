@@ -21,6 +21,25 @@ const unsigned int fault_hooks_mask =
 	(1u << HOOK_PAGE_INSERT) | (1u << HOOK_VMA_ITER);
 /* mm-exit and mm-fork of the fault object are not built: see zap.c */
 
+/* fault_count_ktp tail-calls fault_count_tp (bpf/fault.bpf.c): slot 0, before either attaches */
+static int fill_fault_tail(struct fault_bpf *skel)
+{
+	int fd = bpf_program__fd(skel->progs.fault_count_tp);
+	__u32 zero = 0;
+
+	if (!bpf_program__autoload(skel->progs.fault_count_ktp))
+		return 0;
+	if (bpf_map__update_elem(skel->maps.fault_tail, &zero, sizeof(zero), &fd, sizeof(fd),
+				 BPF_ANY)) {
+		int err = -errno;
+
+		pr_err("cannot point the kernel-mode fault program at the user-mode one: %s",
+		       strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 /* Open with @core as the kernel types of CO-RE (NULL: the kernel's BTF), configure, load;
  * *@loading says whether it got as far as the load. */
 static int fault_try(struct fault_ctx *fc, struct plan *plan, const struct fault_opts *o,
@@ -82,6 +101,8 @@ static int fault_try(struct fault_ctx *fc, struct plan *plan, const struct fault
 		fc->skel->progs.pfn_remap_kprobe, NULL });
 	*loading = true;
 	err = fault_bpf__load(fc->skel);
+	if (!err)
+		err = fill_fault_tail(fc->skel);
 	if (err) {
 		fault_stop(fc);
 		return err;
@@ -206,7 +227,8 @@ void stash_fit(struct bpf_map *stash, struct bpf_program *const *users)
 /* Maps that hold no state worth keeping across an agent restart. */
 static bool map_is_scratch(const char *name)
 {
-	static const char *const scratch[] = { "events", "vma_scratch" };
+	/* fault_tail holds a program: pinned, it would keep this session's alive after exit */
+	static const char *const scratch[] = { "events", "vma_scratch", "fault_tail" };
 
 	if (strstr(name, "stash") || strstr(name, "cursors"))
 		return true;	/* kprobe entry->return stashes, GUP cursors */

@@ -21,6 +21,7 @@ const char *drop_reason_name(int reason)
 		[DROP_PIN_MAP_FULL] = "pin_map_full",
 		[DROP_VMA_NONE] = "vma_lookup_no_vma",
 		[DROP_PID_REUSED] = "pid_reused",
+		[DROP_TAIL_CALL] = "tail_call_failed",
 	};
 	return reason >= 0 && reason < DROP__MAX ? names[reason] : "?";
 }

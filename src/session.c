@@ -237,7 +237,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	STAGE("gup");
 	if (s->ksyms_pending) {
 		kaddrs_wait(&s->job, &ka);
-	} else {	/* no thread: the table now, on this one */
+	} else {	/* no thread: the symbols and the addresses now, on this one */
 		s->ks = kaddr_ksyms();
 		if (!s->ks)
 			s->ks = ksyms_load();

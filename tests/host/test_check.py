@@ -236,6 +236,9 @@ if dd:
     ok(0 <= kernel - dd["faults"] < 64,
        "dd's fault count is its /proc/PID/stat minflt+majflt less at most a few GUP faults",
        (kernel, dd["faults"]))
+    # they reach the counting program by a tail call (bpf/fault.bpf.c fault_count_ktp)
+    ok(doc["totals"]["dropped"].get("tail_call_failed") == 0,
+       "no kernel-mode fault lost to a failed tail call", doc["totals"]["dropped"])
 else:
     ok(False, "dd is reported", doc["processes"])
 

@@ -132,6 +132,21 @@ if d:
        0 <= q[0]["stat_minflt"] - q[0]["faults"] < 64,
        "check (tracepoint backend in the guest): degraded count, within GUP faults of stat",
        q)
+# dd's buffer is faulted in by copy_to_user(): page_fault_kernel's program tail-calls the
+# user-mode one (bpf/fault.bpf.c), each of its 256 pages counted
+d = doc("kfault-tp")
+ok(d is not None and rc("kfault-tp") == 0, "check -- dd (tracepoint backend) runs in the guest",
+   text("kfault-tp.out")[-2000:])
+if d:
+    dd = [q for q in d["processes"] if q["comm"] == "dd"]
+    buf = dd and [v for v in d["vmas"] if v["pid"] == dd[0]["pid"] and v["kind"] == "anon" and
+                  v["size"] >= 1 << 20]
+    ok(buf and max(v["faults"] for v in buf) >= 256 and
+       0 <= dd[0]["stat_minflt"] - dd[0]["faults"] < 64 and
+       d["totals"]["dropped"].get("tail_call_failed") == 0,
+       "check (tracepoint backend in the guest): dd's kernel-mode faults on its read buffer "
+       "counted through the tail call, none lost",
+       (dd, buf and [(v["size"], v["faults"]) for v in buf], d["totals"]["dropped"]))
 
 # a pid reused while check runs (fexit: exact counts): the storm's rows marked
 # earlier_process, true's own rows (sh before its exec included) exactly its min_flt

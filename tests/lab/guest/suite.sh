@@ -41,6 +41,10 @@ scenario probe-table pfnscope probe -v
 scenario storm-fentry pfnscope check --json storm-fentry.json -- faultstorm 4 2
 scenario storm-kprobe pfnscope check --backend kprobe --json storm-kprobe.json -- faultstorm 4 2
 scenario storm-tp pfnscope check --backend tracepoint --json storm-tp.json -- faultstorm 4 2
+# the tracepoint backend on faults taken in kernel mode: dd read()s into its fresh 1 MiB buffer
+# (page_fault_kernel, tail-called into the user-mode fault program)
+scenario kfault-tp pfnscope check --backend tracepoint --json kfault-tp.json -- \
+	dd if=/dev/zero of=/dev/null bs=1M count=4
 # a process outliving its group leader (pthread_exit), its worker exit(7)s: exited with the
 # group's status, every fault of the worker counted (fexit: exactly the kernel's min_flt)
 scenario threadexit pfnscope check --json threadexit.json -- threadexit 64 7
