@@ -431,7 +431,6 @@ int cmd_agent(int argc, char **argv)
 	so.backend = args.backend;
 	so.max_vmas = args.max_vmas;
 	so.pin_dir = args.state_dir;
-	so.ksyms_after_attach = true;
 	if (session_start(&ses, &so)) {
 		/* most likely pinned maps of another build or --max-vmas: start over once */
 		if (!access(args.state_dir, F_OK)) {

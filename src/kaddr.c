@@ -38,13 +38,15 @@ static struct bpf_insn insn(__u8 code, __u8 dst, __u8 src, __s16 off, __s32 imm)
 				  .imm = imm };
 }
 
+/* in the assemblers below: append to p[n], at most cap instructions */
+#define EMIT(x) do { if (n >= cap) return -E2BIG; p[n++] = (x); } while (0)
+
 /* r6 = ctx; per name: the name on the stack, bpf_kallsyms_lookup_name(name, len + 1, 0,
  * &res), ctx[i] = res (0 when absent); return 0 */
 static int assemble(struct bpf_insn *p, int cap)
 {
 	int n = 0;
 
-#define EMIT(x) do { if (n >= cap) return -E2BIG; p[n++] = (x); } while (0)
 	EMIT(insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0));
 	for (int i = 0; i < KADDR__MAX; i++) {
 		size_t len = strlen(kaddr_names[i]);
@@ -76,7 +78,6 @@ static int assemble(struct bpf_insn *p, int cap)
 	}
 	EMIT(insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0));
 	EMIT(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
-#undef EMIT
 	return n;
 }
 
@@ -128,7 +129,6 @@ static int assemble_symbolizer(struct bpf_insn *p, int cap, int fmt_fd)
 {
 	int n = 0;
 
-#define EMIT(x) do { if (n >= cap) return -E2BIG; p[n++] = (x); } while (0)
 	EMIT(insn(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0, 0));
 	EMIT(insn(BPF_LDX | BPF_MEM | BPF_DW, BPF_REG_1, BPF_REG_6,
 		  offsetof(struct ksym_query, addr), 0));
@@ -152,7 +152,6 @@ static int assemble_symbolizer(struct bpf_insn *p, int cap, int fmt_fd)
 	}
 	EMIT(insn(BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0));
 	EMIT(insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0));
-#undef EMIT
 	return n;
 }
 
@@ -196,6 +195,8 @@ int kaddr_symbolize(int fd, unsigned long addr, char *buf, size_t n)
 		return -errno;
 	if (q.len < 0)
 		return (int)q.len;
+	if (q.len > KADDR_SYM_LEN)	/* truncated: no answer rather than half a name */
+		return -ENAMETOOLONG;
 	q.out[sizeof(q.out) - 1] = '\0';
 	snprintf(buf, n, "%s", q.out);
 	return 0;

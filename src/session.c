@@ -46,8 +46,8 @@ static void stage(const char *what, double t0)
  * taken from it. The thread is joined by the first caller of session_ksyms() (a report, a
  * trace line).
  */
-/* The job's two flags, addrs_ready (thread -> start-up) and go (start-up -> thread), are set
- * and waited for under its lock; what a flag announces is written before it is set. */
+/* The job's flag, addrs_ready (thread -> start-up), is set and waited for under its lock;
+ * what it announces is written before it is set. */
 static void job_set(struct ksyms_job *j, bool *flag)
 {
 	pthread_mutex_lock(&j->lock);
@@ -84,28 +84,17 @@ static void kaddrs_from_table(const struct ksyms *ks, struct kaddrs *ka)
 	ka->zero_pfn = ksym_addr(ks, "zero_pfn");
 }
 
-/*
- * Where the table must be read, with ksyms_after_attach (the agent) it waits for the end of
- * start-up (`go`) if the kernel answered for the addresses: on 2 CPUs it would otherwise take
- * a CPU from the start-up's main thread and the agent's thread loading libmicrohttpd (three
- * runnable threads: the planner and the fault object took 5-15 ms longer). trace wants the
- * table for its first line, check and record have no third thread: they read it at once.
- */
-
 static void *ksyms_thread(void *arg)
 {
 	struct ksyms_job *j = arg;
 	struct kaddrs ka = {};
 	bool asked = kaddr_lookup(&ka) == 0;
 
-	if (asked) {
+	if (asked)
 		kaddrs_publish(j, &ka);
-		j->ks = kaddr_ksyms();	/* the joiner reads it */
-		if (j->ks)
-			return NULL;
-		job_wait(j, &j->go);
-	}
-	j->ks = ksyms_load();
+	j->ks = kaddr_ksyms();	/* the joiner reads it */
+	if (!j->ks)
+		j->ks = ksyms_load();
 	if (!asked) {
 		kaddrs_from_table(j->ks, &ka);
 		kaddrs_publish(j, &ka);
@@ -122,7 +111,6 @@ static void kaddrs_wait(struct ksyms_job *j, struct kaddrs *ka)
 struct ksyms *session_ksyms(struct session *s)
 {
 	if (s->ksyms_pending) {
-		job_set(&s->job, &s->job.go);
 		pthread_join(s->ksyms_tid, NULL);
 		s->ksyms_pending = false;
 		s->ks = s->job.ks;
@@ -212,7 +200,6 @@ int session_start(struct session *s, const struct session_opts *o)
 	STAGE("start");
 	pthread_mutex_init(&s->job.lock, NULL);
 	pthread_cond_init(&s->job.cond, NULL);
-	s->job.go = !o->ksyms_after_attach;
 	s->ksyms_pending = !pthread_create(&s->ksyms_tid, NULL, ksyms_thread, &s->job);
 	s->io = iomem_load();
 	if (!o->quiet && (!s->io || s->io->all_zero))
@@ -255,8 +242,6 @@ int session_start(struct session *s, const struct session_opts *o)
 		pr_warn("could not mark the address spaces alive at start (RSS_IMBALANCE may then "
 			"name processes that ran before pfnscope)");
 	STAGE("attach");
-	if (s->ksyms_pending)
-		job_set(&s->job, &s->job.go);
 	corebtf_generate();	/* the first session on this kernel: for the next one (corebtf.c) */
 	steady_heap();
 	if (!plan_hook_active(&s->plan, HOOK_FAULT_COUNT)) {

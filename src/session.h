@@ -26,9 +26,6 @@ struct session_opts {
 	 * program on every change; the other modes keep rss_stat (trace records, peaks) */
 	bool rss_sampled;
 	bool quiet;		/* no warnings about missing symbols/iomem */
-	/* agent: read /proc/kallsyms only once attached (its start-up has a third thread, the
-	 * one loading libmicrohttpd, on two CPUs); the others read it during start-up */
-	bool ksyms_after_attach;
 };
 
 /* The kallsyms thread's results (src/session.c) */
@@ -36,7 +33,6 @@ struct ksyms_job {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool addrs_ready;	/* ka is filled */
-	bool go;		/* start-up is over: read the table now */
 	struct kaddrs ka;
 	struct ksyms *ks;	/* read by the joiner */
 };
