@@ -260,13 +260,18 @@ static void on_usr2(int sig)
 }
 
 /* After attaching, keep only what the loop needs: CAP_BPF to read and delete map rows (6.1's
- * bpf() checks it for every command while unprivileged BPF is disabled) and CAP_SYSLOG for
- * kallsyms addresses. The bounding set loses the rest, and no_new_privs is set. */
+ * bpf() checks it for every command while unprivileged BPF is disabled) and to run the
+ * symbol program (src/kaddr.c: BPF_PROG_TEST_RUN; bpf_snprintf()'s "%pS" is sprint_symbol(),
+ * which kptr_restrict does not touch). Not CAP_SYSLOG: where the kernel cannot name addresses
+ * and /proc/kallsyms is read instead, the kallsyms thread opened it with its own credentials,
+ * copied at pthread_create() (capset() and PR_CAPBSET_DROP change the calling thread only),
+ * and kallsyms_show_value() judges the opener's. The bounding set loses the rest, and
+ * no_new_privs is set. */
 static int drop_capabilities(void)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
-	const int keep[] = { CAP_BPF, CAP_SYSLOG };
+	const int keep[] = { CAP_BPF };
 
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
 		bool k = false;

@@ -116,6 +116,15 @@ ok(agent.poll() is None, "agent serves /metrics on loopback", open(os.path.join(
 maps = open("/proc/%d/maps" % agent.pid).read() if agent.poll() is None else ""
 ok("libmicrohttpd" in maps, "the agent loaded libmicrohttpd to serve (src/httpd.c dlopen)",
    maps[-400:])
+caps = {}
+if agent.poll() is None:
+    for line in open("/proc/%d/status" % agent.pid):
+        if line.startswith("Cap"):
+            k, v = line.split(":")
+            caps[k] = int(v, 16)
+# CAP_BPF (39) alone: the symbol program runs with it, and nothing reads /proc/kallsyms later
+ok(caps.get("CapEff") == 1 << 39 and caps.get("CapPrm") == 1 << 39 and
+   caps.get("CapBnd") == 1 << 39, "the agent keeps only CAP_BPF once serving", str(caps))
 p = run([PFNSCOPE, "agent", "--listen", "127.0.0.1:%d" % free_port()])
 ok(p.returncode == 3 and "already running" in p.stderr, "a second agent: exit 3", p.stderr)
 conf = os.path.join(tmp, "prometheus.yml")

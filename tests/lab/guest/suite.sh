@@ -216,8 +216,10 @@ emit agent-pre.out agent.log agent0.prom agent1.prom agent.ndjson agent-vmstat0.
 	agent-snapshot.json agent-snapshot.err \
 	agent-pins.json agent-pins.err agent-caps.txt agent-stop.out agent-left.txt
 
-# soak (bounded, 20 s): two workers churn faults, munmap and pins with the agent attached
-pfnscope agent -i 1 > soak-agent.log 2>&1 &
+# soak (bounded, 20 s): two workers churn faults, munmap and pins with the agent attached;
+# this agent reads /proc/kallsyms (on its kallsyms thread) and names a finding after it has
+# dropped every capability but CAP_BPF
+PFNSCOPE_KSYMS=table pfnscope agent -i 1 --findings soak.ndjson > soak-agent.log 2>&1 &
 i=0; while [ $i -lt 240 ] && [ "$(agent_ticks)" -eq 0 ]; do i=$((i + 1)); sleep 0.5; done
 echo 1 > /proc/sys/vm/stat_refresh
 grep nr_foll_pin /proc/vmstat > soak-vmstat0.txt
@@ -234,10 +236,12 @@ sleep 5; agent_metrics soak-mid.prom
 wait $w1 $w2
 echo 1 > /proc/sys/vm/stat_refresh
 grep nr_foll_pin /proc/vmstat > soak-vmstat1.txt
+fixmap /dev/pfnfix_vga 1 > soak-fix.out 2>&1
 agent_wait_ticks 2
 agent_metrics soak.prom
+grep Cap /proc/$(cat /run/pfnscope-agent.pid)/status > soak-caps.txt
 pfnscope agent --stop > soak-stop.out 2>&1
 emit soak-agent.log soak-vmstat0.txt soak-vmstat1.txt soak-storm-1.out soak-storm-2.out \
-	soak-mid.prom soak.prom soak-stop.out
+	soak-mid.prom soak.prom soak-stop.out soak.ndjson soak-caps.txt soak-fix.out
 
 echo "# lab suite done"
