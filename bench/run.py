@@ -108,11 +108,11 @@ TRACERS = {
 }
 
 
-# Start-up only: the agent with no CO-RE cache (--btf-cache=off: its objects' relocations
-# searched in the whole kernel BTF, as on a kernel's first session; src/corebtf.c).
+# Start-up only: the agent relocating against the whole kernel BTF (PFNSCOPE_CORE=kernel)
+# instead of the types cut out of it (src/corebtf.c): what the cut buys.
 STARTUP_ONLY = {
-    "pfnscope agent, no cache": ([PFNSCOPE, "agent", "--btf-cache=off", "--listen",
-                                  "127.0.0.1:19464", "-i", "1"], "serving http"),
+    "pfnscope agent, whole BTF": (["env", "PFNSCOPE_CORE=kernel", PFNSCOPE, "agent", "--listen",
+                                   "127.0.0.1:19464", "-i", "1"], "serving http"),
 }
 
 

@@ -117,7 +117,7 @@ int fault_start(struct fault_ctx *fc, struct plan *plan, const struct fault_opts
 	bool loading = false;
 	int err = fault_try(fc, plan, o, core, &loading);
 
-	/* the cached types are to blame only where the kernel's own then load (corebtf.c) */
+	/* the types cut out are to blame only where the kernel's whole BTF then loads */
 	if (err && loading && core && !(err = fault_try(fc, plan, o, NULL, &loading)))
 		corebtf_reject();
 	if (err && loading)

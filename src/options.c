@@ -6,17 +6,13 @@
 #include <unistd.h>
 #include "pfnscope.h"
 #include "options.h"
-#include "corebtf.h"
 
-enum { OPT_SHOW_KADDR = 0x1000, OPT_BTF_CACHE };
+enum { OPT_SHOW_KADDR = 0x1000 };
 
 static const struct argp_option common_options[] = {
 	{ "verbose", 'v', NULL, 0, "More messages (-vv: libbpf debug and verifier logs)", -1 },
 	{ "show-kernel-addresses", OPT_SHOW_KADDR, NULL, 0,
 	  "Print raw kernel addresses next to symbols (hidden by default)", -1 },
-	{ "btf-cache", OPT_BTF_CACHE, "DIR|off", 0,
-	  "Where the kernel types the BPF programs need are cached per kernel (default "
-	  COREBTF_DEFAULT_DIR "; off: none)", -1 },
 	{},
 };
 
@@ -28,12 +24,6 @@ static error_t common_parse(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_SHOW_KADDR:
 		env.show_kernel_addresses = true;
-		break;
-	case OPT_BTF_CACHE:
-		if (!*arg || (strcmp(arg, "off") && *arg != '/'))
-			return usage_error(state, "--btf-cache: '%s' is neither an absolute directory "
-					   "nor 'off'", arg);
-		env.btf_cache = arg;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -20,7 +20,6 @@ enum {
 struct env {
 	int verbose;			/* -v: libbpf warnings, -vv: libbpf debug */
 	bool show_kernel_addresses;	/* print raw kernel addresses (off by default) */
-	const char *btf_cache;		/* --btf-cache: the CO-RE cache's directory, or "off" */
 };
 
 extern struct env env;

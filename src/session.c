@@ -242,7 +242,6 @@ int session_start(struct session *s, const struct session_opts *o)
 		pr_warn("could not mark the address spaces alive at start (RSS_IMBALANCE may then "
 			"name processes that ran before pfnscope)");
 	STAGE("attach");
-	corebtf_generate();	/* the first session on this kernel: for the next one (corebtf.c) */
 	steady_heap();
 	if (!plan_hook_active(&s->plan, HOOK_FAULT_COUNT)) {
 		pr_err("no mechanism could attach the fault-count hook (pfnscope probe says why)");
@@ -280,7 +279,6 @@ void session_stop(struct session *s)
 		fault_stop(&s->fc);
 	}
 	s->started = false;
-	corebtf_wait();
 	iomem_free(s->io);
 	ksyms_free(session_ksyms(s));
 	s->io = NULL;
