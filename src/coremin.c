@@ -182,17 +182,58 @@ void coremin_roots_free(struct coremin_roots *r)
 struct cut {
 	const struct btf *k;
 	__u32 nk;		/* kernel type count */
-	__u8 *root;		/* per kernel type: named like a root */
-	__u32 *id;		/* per (kernel type, via pointer): its ID in the cut, 0 none yet */
+	__u8 *root;		/* bitmap over kernel types: named like a root */
+	__u32 *slot;		/* open addressing: node key + 1, 0 free; the ID beside it */
+	__u32 cap;		/* slots, a power of 2; at most half of them used */
 	__u32 *order;		/* nodes in ID order: kernel id * 2 + via */
 	__u32 n;		/* nodes so far (the next ID is n + 1) */
+	bool nomem;
 };
+
+/* A few thousand nodes out of 2 x 126,700 possible keys: a small hash, not an array per
+ * kernel type (which, zeroed, was 1 MiB of the agent's peak RSS). */
+static __u32 *id_slot(struct cut *c, __u32 key)
+{
+	__u32 i = (key * 2654435761u) & (c->cap - 1);
+
+	while (c->slot[2 * i] && c->slot[2 * i] != key + 1)
+		i = (i + 1) & (c->cap - 1);
+	return &c->slot[2 * i];
+}
+
+static bool grow(struct cut *c)
+{
+	struct cut old = *c;
+	__u32 *order;
+
+	c->cap = old.cap * 2;
+	c->slot = calloc((size_t)c->cap * 2, sizeof(*c->slot));
+	order = realloc(c->order, (size_t)c->cap / 2 * sizeof(*order));
+	if (!c->slot || !order) {
+		free(c->slot);
+		*c = old;
+		if (order)
+			c->order = order;
+		return false;
+	}
+	c->order = order;
+	for (__u32 i = 0; i < old.cap; i++)
+		if (old.slot[2 * i])
+			memcpy(id_slot(c, old.slot[2 * i] - 1), &old.slot[2 * i], 2 * sizeof(__u32));
+	free(old.slot);
+	return true;
+}
+
+static bool is_root(const struct cut *c, __u32 kid)
+{
+	return c->root[kid / 8] & (1u << (kid % 8));
+}
 
 static bool is_shell(const struct cut *c, __u32 kid, bool via)
 {
 	const struct btf_type *t = btf__type_by_id(c->k, kid);
 
-	return via && (btf_is_struct(t) || btf_is_union(t)) && t->name_off && !c->root[kid];
+	return via && (btf_is_struct(t) || btf_is_union(t)) && t->name_off && !is_root(c, kid);
 }
 
 /* whether the pointer matters for what @kid becomes: only on the way to a struct or union */
@@ -215,17 +256,26 @@ static bool emitted_kind(const struct btf_type *t)
 static __u32 node(struct cut *c, __u32 kid, bool via)
 {
 	const struct btf_type *t;
-	__u32 key;
+	__u32 key, *s;
 
 	if (!kid || kid >= c->nk || !(t = btf__type_by_id(c->k, kid)) || !emitted_kind(t))
 		return 0;
 	via = via && keeps_via(t) && !((btf_is_struct(t) || btf_is_union(t)) && !is_shell(c, kid, via));
 	key = kid * 2 + via;
-	if (!c->id[key]) {
+	s = id_slot(c, key);
+	if (!s[0]) {
+		if (c->n + 1 > c->cap / 2) {
+			if (!grow(c)) {
+				c->nomem = true;
+				return 0;
+			}
+			s = id_slot(c, key);
+		}
 		c->order[c->n++] = key;
-		c->id[key] = c->n;
+		s[0] = key + 1;
+		s[1] = c->n;
 	}
-	return c->id[key];
+	return s[1];
 }
 
 /* Give IDs to everything @key refers to. */
@@ -348,10 +398,11 @@ struct btf *coremin_build(const struct btf *kernel, const struct coremin_roots *
 	struct btf *out = NULL;
 	int err = -ENOMEM;
 
-	c.root = calloc(c.nk, 1);
-	c.id = calloc((size_t)c.nk * 2, sizeof(*c.id));
-	c.order = malloc((size_t)c.nk * 2 * sizeof(*c.order));
-	if (!c.root || !c.id || !c.order)
+	c.cap = 4096;
+	c.root = calloc(c.nk / 8 + 1, 1);
+	c.slot = calloc((size_t)c.cap * 2, sizeof(*c.slot));
+	c.order = malloc((size_t)c.cap / 2 * sizeof(*c.order));
+	if (!c.root || !c.slot || !c.order)
 		goto out;
 	/* one pass over the kernel's types: the ones named like a root, whole */
 	for (__u32 kid = 1; kid < c.nk; kid++) {
@@ -359,13 +410,15 @@ struct btf *coremin_build(const struct btf *kernel, const struct coremin_roots *
 
 		if (t->name_off && !btf_is_func(t) && !btf_is_var(t) && !btf_is_datasec(t) &&
 		    !btf_is_decl_tag(t) && named_like_root(btf__name_by_offset(kernel, t->name_off), r))
-			c.root[kid] = 1;
+			c.root[kid / 8] |= 1u << (kid % 8);
 	}
 	for (__u32 kid = 1; kid < c.nk; kid++)
-		if (c.root[kid])
+		if (is_root(&c, kid))
 			node(&c, kid, false);
 	for (__u32 i = 0; i < c.n; i++)	/* c.n grows while the closure is walked */
 		refs(&c, c.order[i]);
+	if (c.nomem)
+		goto out;
 	out = btf__new_empty();
 	if (!out)
 		goto out;
@@ -382,7 +435,7 @@ struct btf *coremin_build(const struct btf *kernel, const struct coremin_roots *
 	err = 0;
 out:
 	free(c.root);
-	free(c.id);
+	free(c.slot);
 	free(c.order);
 	if (err)
 		errno = -err;

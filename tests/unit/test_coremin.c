@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -199,12 +200,46 @@ static void test_cut(void **state)
 	btf__free(k);
 }
 
+/* more nodes than the first hash holds: a root pointing to 3,000 structs of its own */
+static void test_many_nodes(void **state)
+{
+	struct btf *k = btf__new_empty(), *cut;
+	struct coremin_roots r = { .n = 1, .name = { strdup("big") } };
+	int ptr0, big;
+	char name[32];
+
+	assert_non_null(k);
+	ptr0 = btf__type_cnt(k);
+	for (int i = 0; i < 3000; i++) {	/* pairs: struct sN { int x; }, then sN * */
+		snprintf(name, sizeof(name), "s%d", i);
+		btf__add_struct(k, name, 8);
+		btf__add_ptr(k, ptr0 + 2 * i);
+	}
+	big = btf__add_struct(k, "big", 3000 * 8);
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		btf__add_field(k, name, ptr0 + 2 * i + 1, i * 64, 0);
+	}
+	cut = coremin_build(k, &r);
+	assert_non_null(cut);
+	assert_int_equal(btf__type_cnt(cut), 1 + 1 + 3000 * 2);
+	assert_int_equal(btf_vlen(btf__type_by_id(cut, btf__find_by_name_kind(cut, "big",
+								       BTF_KIND_STRUCT))), 3000);
+	assert_int_equal(btf__type_by_id(cut, btf__find_by_name_kind(cut, "s2999",
+								     BTF_KIND_STRUCT))->size, 8);
+	(void)big;
+	btf__free(cut);
+	coremin_roots_free(&r);
+	btf__free(k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_object_roots),
 		cmocka_unit_test(test_not_an_object),
 		cmocka_unit_test(test_cut),
+		cmocka_unit_test(test_many_nodes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
