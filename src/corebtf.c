@@ -90,6 +90,8 @@ const char *corebtf_lookup(void)
 		pr_info("CO-RE relocations against %s", how);
 		return found = how;
 	}
+	if (how && *how)
+		pr_warn("PFNSCOPE_CORE=%s is neither 'kernel' nor an absolute path: ignored", how);
 	kernel = btf__load_vmlinux_btf();	/* during start-up: the session's one parse */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = kernel ? 0 : -errno;

@@ -65,6 +65,10 @@ ok(m and 100 < int(m.group(1)) < 20000 and 5 < int(m.group(2)) < 256,
    "probe: says how many kernel types were cut out for how many relocation roots", st)
 ok(probe_status(WHOLE) == "the kernel's whole BTF (PFNSCOPE_CORE=kernel)",
    "probe: PFNSCOPE_CORE=kernel is the whole BTF")
+p = run([PFNSCOPE, "probe"], env=dict(os.environ, PFNSCOPE_CORE="relative.btf"))
+ok(p.returncode == 0 and "PFNSCOPE_CORE=relative.btf is neither 'kernel' nor an absolute path"
+   in p.stderr and "cut out of its BTF" in p.stdout,
+   "probe: a PFNSCOPE_CORE that is neither 'kernel' nor a path is named and ignored", p.stderr)
 cache = "/var/cache/pfnscope"
 before = sorted(os.listdir(cache)) if os.path.isdir(cache) else None
 
