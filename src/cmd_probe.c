@@ -8,6 +8,7 @@
 #include "pfnscope.h"
 #include "corebtf.h"
 #include "kaddr.h"
+#include "kbtf.h"
 #include "options.h"
 #include "planner.h"
 #include "report.h"
@@ -82,7 +83,11 @@ int cmd_probe(int argc, char **argv)
 	if (!have_bpf_privileges())
 		return EXIT_ENV;
 	libbpf_print_setup();
+	kbtf_hold();	/* one kernel BTF parse for the planner and the CO-RE cut (kbtf.c) */
 	plan_probe(&plan, args.backend);
+	corebtf_lookup();
+	plan_btf_release();
+	kbtf_release();
 	mark_not_built(&plan);
 	uname(&uts);
 	snprintf(rep.kernel, sizeof(rep.kernel), "%s", uts.release);

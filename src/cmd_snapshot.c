@@ -183,8 +183,6 @@ int agent_report(const char *dir, struct report *r, struct ksyms **ks, struct io
 		return -ENOENT;
 	}
 	*ks = kaddr_ksyms();
-	if (!*ks)
-		*ks = ksyms_load();
 	*io = iomem_load();
 	err = state_read(&st, &fds, ST_MASK_ALL);
 	agent_state_close(&fds);

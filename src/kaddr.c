@@ -227,13 +227,15 @@ struct ksyms *kaddr_ksyms(void)
 	int fd;
 
 	if (table_forced())
-		return NULL;
+		return ksyms_load();
 	fd = kaddr_symbolizer_open();
 	if (fd < 0)
-		return NULL;
+		return ksyms_load();
 	ks = ksyms_kernel(ask_kernel, (void *)(intptr_t)fd, close_symbolizer);
-	if (!ks)
+	if (!ks) {
 		close(fd);
+		return ksyms_load();
+	}
 	return ks;
 }
 

@@ -26,8 +26,8 @@ int kaddr_lookup(struct kaddrs *ka);
 int kaddr_symbolizer_open(void);
 int kaddr_symbolize(int fd, unsigned long addr, char *buf, size_t n);
 
-/* Kernel symbols in query mode (ksyms_kernel()) over the program above, or NULL where the
- * kernel cannot run it: the caller then reads /proc/kallsyms (ksyms_load()). */
+/* Kernel symbols in query mode (ksyms_kernel()) over the program above; where the kernel
+ * cannot run it (or PFNSCOPE_KSYMS=table), /proc/kallsyms read whole (ksyms_load()). */
 struct ksyms *kaddr_ksyms(void);
 /* Where kernel symbols will come from, for `pfnscope probe` (@buf holds a reason) */
 const char *kaddr_ksyms_status(char *buf, size_t n);

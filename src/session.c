@@ -93,8 +93,6 @@ static void *ksyms_thread(void *arg)
 	if (asked)
 		kaddrs_publish(j, &ka);
 	j->ks = kaddr_ksyms();	/* the joiner reads it */
-	if (!j->ks)
-		j->ks = ksyms_load();
 	if (!asked) {
 		kaddrs_from_table(j->ks, &ka);
 		kaddrs_publish(j, &ka);
@@ -226,8 +224,6 @@ int session_start(struct session *s, const struct session_opts *o)
 		kaddrs_wait(&s->job, &ka);
 	} else {	/* no thread: the symbols and the addresses now, on this one */
 		s->ks = kaddr_ksyms();
-		if (!s->ks)
-			s->ks = ksyms_load();
 		if (kaddr_lookup(&ka))
 			kaddrs_from_table(s->ks, &ka);
 	}
