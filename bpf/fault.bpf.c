@@ -254,11 +254,26 @@ int BPF_KRETPROBE(fault_count_kretprobe, vm_fault_t ret)
  * lockless VMA lookup. Kernels without it always take the slow path.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);	/* page-aligned: an entry never straddles CPUs */
+	__uint(max_entries, 1);			/* one per possible CPU (src/fault.c) */
 	__type(key, __u32);
 	__type(value, struct vma_cache);
 } vma_cache SEC(".maps");
+
+/*
+ * This CPU's entry. A plain array indexed by CPU, not a BPF_MAP_TYPE_PERCPU_ARRAY: the verifier
+ * inlines both lookups, but the per-CPU one loads the value's address out of the map
+ * (array->pptrs[], percpu_array_map_gen_lookup()), one more cache line on every fault, and
+ * the page-fault path between two faults evicts it (docs/performance.md). On 6.10+ x86-64
+ * bpf_get_smp_processor_id() is inlined too (a per-CPU load).
+ */
+static __always_inline struct vma_cache *vma_cache_here(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&vma_cache, &cpu);
+}
 
 struct mm_struct___seq {
 	struct {
@@ -381,11 +396,10 @@ static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
 {
 	struct vma_val *v = account_fault(vma, fl->address, fl->error, false, 0);
 	struct vma_cache *c;
-	__u32 zero = 0;
 
 	if (v)
 		remember_stack(task, vma, v, fl->mm);
-	c = bpf_map_lookup_elem(&vma_cache, &zero);
+	c = vma_cache_here();
 	/* no row (table full, not traced): every fault takes this path and counts */
 	if (!c || !fl->cacheable || !v)
 		return 0;
@@ -398,35 +412,31 @@ static long fault_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
 	c->key.vma_cookie = (__u64)vma;
 	c->row_id = v->id;
 	c->pending = 0;
+	c->trace = !!(trace_mask & (1u << TE_FAULT));
 	c->valid = 1;
 	return 0;
 }
 
-static __always_inline int fault_count_addr(unsigned long address, unsigned long error)
+/*
+ * A fault the cache does not hold: the VMA is looked up (bpf_find_vma()) and the cache refilled.
+ * A subprogram of its own, so that the hit path in fault_count_addr() builds nothing on the
+ * stack for it. @seq is mm->mm_lock_seq, or SEQ_UNCACHEABLE (a writer holds mmap_lock, or the
+ * kernel has no mm_lock_seq).
+ */
+#define SEQ_UNCACHEABLE (~0ULL)
+
+static __noinline int fault_count_miss(struct task_struct *task, struct vma_cache *c,
+				       __u64 address, __u64 error, __u64 seq)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	struct mm_struct *mm = task->mm;
-	struct fault_lookup fl = { .mm = (__u64)mm, .address = address,
-				   .error = error };
-	__u32 tgid = task->tgid, zero = 0;	/* a direct load: no helper call */
-	struct vma_cache *c;
+	struct fault_lookup fl = { .mm = (__u64)mm, .address = address, .error = error,
+				   .seq = seq, .cacheable = seq != SEQ_UNCACHEABLE };
+	__u32 tgid = task->tgid;
 	struct proc_val *pv;
 	long err;
 
 	if (!tgid_traced(tgid))
 		return 0;
-	fl.cacheable = mm_seq(mm, &fl.seq);
-	c = bpf_map_lookup_elem(&vma_cache, &zero);
-	if (!c)
-		return 0;
-	if (c->valid && fl.cacheable && c->mm == fl.mm && c->seq == fl.seq &&
-	    address >= c->start && address < c->end && c->key.tgid == tgid) {
-		/* the same VMA as the last fault on this CPU, address space unchanged */
-		c->pending++;
-		count_add(CNT_FAULTS, 1);
-		trace_fault(c->row_id, address, error);
-		return 0;
-	}
 	vma_cache_flush(c);
 	c->valid = 0;
 	err = bpf_find_vma(task, address, fault_vma_cb, &fl, 0);
@@ -449,6 +459,35 @@ static __always_inline int fault_count_addr(unsigned long address, unsigned long
 		trace_fault(v ? v->id : 0, address, error);
 	}
 	return 0;
+}
+
+static __always_inline int fault_count_addr(unsigned long address, unsigned long error)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct mm_struct *mm = task->mm;
+	struct vma_cache *c = vma_cache_here();
+	__u32 seq;
+
+	if (!c)
+		return 0;
+	/*
+	 * A hit touches nothing but this CPU's entry (one cache line), the task and the mm: no
+	 * .rodata (the tgid filter passed when the entry was filled, trace_mask is copied into it),
+	 * no counters (the entry's own `hits` stands in for CNT_FAULTS, include/vma.h), nothing
+	 * on the stack but the lookup's key.
+	 */
+	if (!mm_seq(mm, &seq))
+		return fault_count_miss(task, c, address, error, SEQ_UNCACHEABLE);
+	if (c->valid && c->mm == (__u64)mm && c->seq == seq && address >= c->start &&
+	    address < c->end && c->key.tgid == task->tgid) {
+		/* the same VMA as the last fault on this CPU, address space unchanged */
+		c->pending++;
+		c->hits++;
+		if (c->trace)
+			trace_fault(c->row_id, address, error);
+		return 0;
+	}
+	return fault_count_miss(task, c, address, error, seq);
 }
 
 SEC("tp_btf/page_fault_user")

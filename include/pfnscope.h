@@ -30,7 +30,8 @@ enum drop_reason {
 /* Global counters (map `counters`, per CPU): exact totals that outlive any row, and the
  * insertions that tell how many rows an LRU map evicted (inserted - present - deleted). */
 enum counter {
-	CNT_FAULTS,		/* faults counted (same semantics as proc_val.faults) */
+	CNT_FAULTS,		/* faults counted (same semantics as proc_val.faults), less the
+				 * tracepoint backend's cache hits (vma_cache.hits) */
 	CNT_VMA_ROWS,		/* rows inserted into `vmas` */
 	CNT_PFN_ROWS,		/* rows inserted into `pfn_hits` */
 	CNT_PIN_SITES,		/* rows inserted into `pin_sites` */

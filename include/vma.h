@@ -21,19 +21,29 @@ struct vma_key {
 
 /*
  * The tracepoint backend's per-CPU cache of the VMA of the last fault (bpf/fault.bpf.c): while
- * faults stay in that VMA and the address space is unchanged, a fault costs a per-CPU
- * increment of `pending` instead of two hash lookups and two atomic adds. The pending faults
+ * faults stay in that VMA and the address space is unchanged, a fault costs an increment of
+ * `pending` and of `hits` instead of two hash lookups and two atomic adds. The pending faults
  * move into the vmas and procs rows of `key` when the cache moves to another VMA; readers add
  * what is still pending to the rows they read (src/state.c: rows first, then the cache).
+ * `hits` is never reset: CNT_FAULTS counts the other faults, and the faults counted are
+ * CNT_FAULTS plus every CPU's `hits`, each term only ever growing.
+ *
+ * One entry per possible CPU in a BPF_F_MMAPABLE array (page-aligned values), indexed by CPU:
+ * 128 bytes each, so no two CPUs share a line, and what a hit reads and writes (up to
+ * key.tgid; row_id only when tracing) lies in the entry's first 64 bytes.
  */
 struct vma_cache {
 	__u64 mm;
 	__u64 start, end;
-	struct vma_key key;
+	__u64 pending;		/* faults in key on this CPU not yet in its rows */
+	__u64 hits;		/* faults counted here, never reset (CNT_FAULTS has the rest) */
 	__u32 seq;		/* mm->mm_lock_seq when filled */
 	__u32 valid;
+	__u32 trace;		/* trace_mask had TE_FAULT when filled: a hit is recorded */
+	__u32 _pad;
+	struct vma_key key;
 	__u64 row_id;		/* vma_val.id of key (trace records) */
-	__u64 pending;		/* faults in key on this CPU not yet in its rows */
+	__u8 _line[40];		/* to 128 bytes */
 };
 
 /* The mm counters of include/linux/mm_types_task.h (NR_MM_COUNTERS), same order. */

@@ -61,15 +61,18 @@ static int fault_try(struct fault_ctx *fc, struct plan *plan, const struct fault
 	fc->skel->rodata->loader_tgid = getpid();
 	if (o->max_vmas)
 		bpf_map__set_max_entries(fc->skel->maps.vmas, o->max_vmas);
+	int ncpus = libbpf_num_possible_cpus();
+
+	if (ncpus <= 0) {
+		fault_stop(fc);
+		return ncpus ? ncpus : -EINVAL;
+	}
+	/* an entry per CPU id (bpf_get_smp_processor_id() < nr_cpu_ids) */
+	bpf_map__set_max_entries(fc->skel->maps.vma_cache, ncpus);
 	if (o->trace_mask) {
 		fc->skel->rodata->trace_mask = o->trace_mask;
-		int ncpus = libbpf_num_possible_cpus();
 		__u32 slots = evring_slots(o->ringbuf_bytes, ncpus);
 
-		if (ncpus <= 0) {
-			fault_stop(fc);
-			return ncpus ? ncpus : -EINVAL;
-		}
 		/* one ring per possible CPU (bpf_get_smp_processor_id() < nr_cpu_ids) */
 		fc->skel->rodata->trace_slots = slots;
 		bpf_map__set_max_entries(fc->skel->maps.events, evring_entries(slots, ncpus));

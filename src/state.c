@@ -288,35 +288,50 @@ int state_read(struct state *s, const struct state_fds *fds, unsigned int mask)
 
 struct vma_cache *state_vma_caches(int fd, int *n)
 {
-	int ncpu = libbpf_num_possible_cpus();
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
 	struct vma_cache *c;
-	__u32 zero = 0;
 
 	*n = 0;
-	if (fd < 0 || ncpu <= 0) {
-		errno = fd < 0 ? ENOENT : -ncpu;
+	if (fd < 0) {
+		errno = ENOENT;
 		return NULL;
 	}
-	c = calloc(ncpu, sizeof(*c));
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return NULL;
+	if (info.value_size != sizeof(*c) || !info.max_entries) {
+		errno = EPROTO;	/* another build's layout */
+		return NULL;
+	}
+	c = calloc(info.max_entries, sizeof(*c));
 	if (!c)
 		return NULL;
-	if (bpf_map_lookup_elem(fd, &zero, c)) {
-		free(c);
-		return NULL;
-	}
-	*n = ncpu;
+	/* an entry per CPU id (bpf/fault.bpf.c: vma_cache_here()) */
+	for (__u32 i = 0; i < info.max_entries; i++)
+		if (bpf_map_lookup_elem(fd, &i, &c[i])) {
+			free(c);
+			return NULL;
+		}
+	*n = info.max_entries;
 	return c;
 }
 
 int state_add_pending(struct state *s, int fd, unsigned int mask)
 {
-	struct state_table *vt = &s->t[ST_VMAS], *pt = &s->t[ST_PROCS];
+	struct state_table *vt = &s->t[ST_VMAS], *pt = &s->t[ST_PROCS], *ct = &s->t[ST_COUNTERS];
 	int ncpu;
 	struct vma_cache *c = state_vma_caches(fd, &ncpu);
 
 	if (!c)
 		return fd < 0 || errno == ENOENT ? 0 : -errno;
 	for (int i = 0; i < ncpu; i++) {
+		/* the faults a hit counted: CNT_FAULTS has the others (include/vma.h) */
+		for (size_t j = 0; (mask & (1u << ST_COUNTERS)) && ct->ksz == sizeof(__u32) &&
+				   ct->vsz == sizeof(__u64) && j < ct->n; j++)
+			if (*(__u32 *)st_key(ct, j) == CNT_FAULTS) {
+				*(__u64 *)st_val(ct, j) += c[i].hits;
+				break;
+			}
 		if (!c[i].pending)
 			continue;
 		for (size_t j = 0; (mask & (1u << ST_VMAS)) && vt->vsz == sizeof(struct vma_val) &&

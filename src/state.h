@@ -77,11 +77,13 @@ static inline void *st_val(const struct state_table *t, size_t i)
 const char *state_table_name(int id);
 /* Sum of a summed per-CPU table's entry @key (ST_DROPS, ST_PIN_TOTALS, ST_COUNTERS), 0 if absent. */
 __u64 state_sum(const struct state *s, int id, __u32 key);
-/* The per-CPU VMA caches (@fd, struct vma_cache), one per possible CPU, read at once: *@n of
- * them, malloc'ed; NULL (errno set) if there are none or they cannot be read. */
+/* The per-CPU VMA caches (@fd, struct vma_cache), one per possible CPU, each read at once:
+ * *@n of them, malloc'ed; NULL (errno set) if there are none or they cannot be read (EPROTO:
+ * another build's layout). */
 struct vma_cache *state_vma_caches(int fd, int *n);
 /* Adds the faults still pending in the per-CPU VMA caches (@fd, struct vma_cache) to the rows
- * of the tables in @mask (ST_VMAS, ST_PROCS) read before it. 0 or -errno. */
+ * of the tables in @mask (ST_VMAS, ST_PROCS) read before it, and their hits to CNT_FAULTS
+ * where @mask has ST_COUNTERS. 0 or -errno. */
 int state_add_pending(struct state *s, int fd, unsigned int mask);
 /* Reads the tables in @mask from @fds into @s (emptied first), pending faults included. 0 or
  * -errno. */

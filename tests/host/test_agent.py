@@ -145,6 +145,7 @@ def prom_query(q):
 
 storm = os.path.join(tmp, "pfnagentstorm")   # a comm no other process has
 shutil.copy(os.path.join(WORKLOADS, "faultstorm"), storm)
+total0 = metric(metrics(), "pfnscope_page_faults_total")
 w = run([storm, "16", "4"])
 kernel = int(w.stdout.split("minflt=")[1].split()[0]) + int(w.stdout.split("majflt=")[1].split()[0])
 got = None
@@ -166,6 +167,12 @@ if got is not None:
        % (got, kernel))
 direct = metric(metrics(), "pfnscope_page_faults_by_comm_total", comm="pfnagentstorm")
 ok(got is not None and direct == got, "Prometheus holds what /metrics serves (%s)" % direct)
+# the total is the counters map plus every CPU's VMA-cache hits (include/vma.h): the storm's
+# faults are nearly all hits, so a total without them would move by a few faults, not 16,384
+total1 = metric(metrics(), "pfnscope_page_faults_total")
+ok(total0 is not None and total1 is not None and total1 - total0 >= kernel - 64,
+   "pfnscope_page_faults_total moved by the workload's faults at least (%s -> %s, workload %d)"
+   % (total0, total1, kernel))
 ok(prom_query('pfnscope_hook_attached{hook="fault-count"}') == 1,
    "Prometheus: the fault-count hook is attached")
 text = metrics()
@@ -240,7 +247,9 @@ ok(metric(text, "pfnscope_page_faults_by_comm_total", comm="true") >= 10000,
    "the 10,000 processes' faults are all counted (by comm 'true')")
 
 # restart keeps the counters
-before = metric(metrics(), "pfnscope_page_faults_by_comm_total", comm="pfnagentstorm")
+text = metrics()
+before = metric(text, "pfnscope_page_faults_by_comm_total", comm="pfnagentstorm")
+total_before = metric(text, "pfnscope_page_faults_total")
 p = run([PFNSCOPE, "agent", "--stop", "--keep-state"])
 ok(p.returncode == 0 and wait_exit(agent) == 0, "agent --stop --keep-state stops it (exit 0)",
    p.stdout + p.stderr)
@@ -250,6 +259,9 @@ text = metrics()
 ok(metric(text, "pfnscope_agent_state_reused") == 1, "the new agent continues the pinned state")
 after = metric(text, "pfnscope_page_faults_by_comm_total", comm="pfnagentstorm")
 ok(after is not None and after == before, "counters survive the restart (%s == %s)" % (after, before))
+total_after = metric(text, "pfnscope_page_faults_total")
+ok(total_before is not None and total_after is not None and total_after >= total_before,
+   "so does the fault total, the VMA caches' hits included (%s -> %s)" % (total_before, total_after))
 
 # RSS: the gauge is the kernel's mm counters read each interval by rss-iter, with no
 # kmem:rss_stat program on the fault path. A holder maps 16,384 private anonymous pages and
