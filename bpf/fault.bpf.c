@@ -461,32 +461,38 @@ static __noinline int fault_count_miss(struct task_struct *task, struct vma_cach
 	return 0;
 }
 
+/*
+ * Counts the fault if this CPU's cache holds its VMA: the same VMA as the last fault here,
+ * the address space unchanged since (@seq, mm->mm_lock_seq now). A hit touches nothing but the
+ * entry (one cache line), the task and the mm: no .rodata (the tgid filter passed when the
+ * entry was filled, trace_mask is copied into it), no counters (the entry's own `hits` stands
+ * in for CNT_FAULTS, include/vma.h), nothing on the stack.
+ */
+static __always_inline bool fault_cache_hit(struct task_struct *task, struct vma_cache *c,
+					    __u64 address, __u64 error, __u32 seq)
+{
+	if (!c->valid || c->mm != (__u64)task->mm || c->seq != seq || address < c->start ||
+	    address >= c->end || c->key.tgid != task->tgid)
+		return false;
+	c->pending++;
+	c->hits++;
+	if (c->trace)
+		trace_fault(c->row_id, address, error);
+	return true;
+}
+
 static __always_inline int fault_count_addr(unsigned long address, unsigned long error)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct mm_struct *mm = task->mm;
 	struct vma_cache *c = vma_cache_here();
 	__u32 seq;
 
 	if (!c)
 		return 0;
-	/*
-	 * A hit touches nothing but this CPU's entry (one cache line), the task and the mm: no
-	 * .rodata (the tgid filter passed when the entry was filled, trace_mask is copied into it),
-	 * no counters (the entry's own `hits` stands in for CNT_FAULTS, include/vma.h), nothing
-	 * on the stack but the lookup's key.
-	 */
-	if (!mm_seq(mm, &seq))
+	if (!mm_seq(task->mm, &seq))
 		return fault_count_miss(task, c, address, error, SEQ_UNCACHEABLE);
-	if (c->valid && c->mm == (__u64)mm && c->seq == seq && address >= c->start &&
-	    address < c->end && c->key.tgid == task->tgid) {
-		/* the same VMA as the last fault on this CPU, address space unchanged */
-		c->pending++;
-		c->hits++;
-		if (c->trace)
-			trace_fault(c->row_id, address, error);
+	if (fault_cache_hit(task, c, address, error, seq))
 		return 0;
-	}
 	return fault_count_miss(task, c, address, error, seq);
 }
 
@@ -512,7 +518,8 @@ struct task_struct___pfd {
 } __attribute__((preserve_access_index));
 
 /*
- * What is left is a fault like a user-mode one, so fault_count_ktp tail-calls fault_count_tp
+ * What is left is a fault like a user-mode one: fault_count_ktp counts a hit of the VMA cache
+ * itself (fault_cache_hit(), a few instructions) and tail-calls fault_count_tp for the rest
  * (slot 0, set by src/fault.c between load and attach) instead of holding a second copy of it:
  * the two tracepoints are one event class (x86_exceptions), their programs' contexts the same
  * three arguments. That copy cost 3.5 ms of BPF_PROG_LOAD in the agent and 6-8 ms in trace
@@ -533,10 +540,16 @@ int BPF_PROG(fault_count_ktp, unsigned long address, struct pt_regs *regs, unsig
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct task_struct___pfd *t = (void *)task;
+	struct vma_cache *c;
+	__u32 seq;
 
 	if ((long)address < 0 || !task->mm)
 		return 0;
 	if (bpf_core_field_exists(t->pagefault_disabled) && t->pagefault_disabled)
+		return 0;
+	/* a hit needs no tail call (one page fewer: the prog array's); a miss is fault_count_tp's */
+	c = vma_cache_here();
+	if (c && mm_seq(task->mm, &seq) && fault_cache_hit(task, c, address, error, seq))
 		return 0;
 	bpf_tail_call(ctx, &fault_tail, 0);
 	count_drop(DROP_TAIL_CALL);	/* an empty slot: the fault is not counted */
