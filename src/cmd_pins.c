@@ -114,6 +114,9 @@ int cmd_pins(int argc, char **argv)
 				"is not disturbed)\n", AGENT_STATE_DIR);
 		goto print;
 	}
+	if (err && err != -ENOENT)
+		pr_warn("cannot read the agent's state in %s (%s): only the pins taken from now on",
+			AGENT_STATE_DIR, err == -EPROTO ? "another pfnscope build's" : strerror(-err));
 	report_free(&rep);
 	memset(&rep, 0, sizeof(rep));
 	rep.command = "pins";

@@ -219,8 +219,14 @@ int cmd_snapshot(int argc, char **argv)
 		       "agent', or watch from now on with pfnscope top/trace", args.state_dir);
 		goto out;
 	}
+	if (err == -EPROTO) {	/* state_vma_caches(): another layout */
+		pr_err("cannot read the agent's maps: they are another pfnscope build's (restart the "
+		       "agent with this one)");
+		goto out;
+	}
 	if (err) {
-		pr_err("cannot read the agent's maps: %s (root needed)", strerror(-err));
+		pr_err("cannot read the agent's maps: %s%s", strerror(-err),
+		       err == -EPERM || err == -EACCES ? " (root needed)" : "");
 		goto out;
 	}
 	rep.started = time(NULL);

@@ -109,6 +109,18 @@ ok(not os.path.exists(STATE), "nothing pinned after a failed start")
 p = run([PFNSCOPE, "snapshot"])
 ok(p.returncode == 3 and "no agent state" in p.stderr, "snapshot without an agent: exit 3, says why",
    p.stderr)
+# the state of another build: a VMA cache whose entries are not this build's 128 bytes
+other = "/sys/fs/bpf/pfnscope-test-other"
+shutil.rmtree(other, ignore_errors=True)
+os.makedirs(other)
+for name, kind, key, val in (("vmas", "hash", 24, 256), ("vma_cache", "array", 4, 80)):
+    run(["bpftool", "map", "create", "%s/%s" % (other, name), "type", kind, "key", str(key),
+         "value", str(val), "entries", "4", "name", name])
+p = run([PFNSCOPE, "snapshot", "--state-dir", other])
+ok(p.returncode == 3 and len(p.stderr.strip().splitlines()) == 1 and
+   "another pfnscope build" in p.stderr and "root" not in p.stderr,
+   "snapshot of another build's state: exit 3, one line that says so", p.stderr)
+shutil.rmtree(other, ignore_errors=True)
 
 # Prometheus scraping the agent
 agent = start_agent("--findings", os.path.join(tmp, "findings.ndjson"))
