@@ -264,9 +264,10 @@ struct {
 /*
  * This CPU's entry. A plain array indexed by CPU, not a BPF_MAP_TYPE_PERCPU_ARRAY: the verifier
  * inlines both lookups, but the per-CPU one loads the value's address out of the map
- * (array->pptrs[], percpu_array_map_gen_lookup()), one more cache line on every fault, and
- * the page-fault path between two faults evicts it (docs/performance.md). On 6.10+ x86-64
- * bpf_get_smp_processor_id() is inlined too (a per-CPU load).
+ * (array->pptrs[], percpu_array_map_gen_lookup()): one more page on every fault, a page walk
+ * on a host whose kernel TLB entries are gone at every #PF (PTI without PCID,
+ * docs/kernel-notes.md). On 6.10+ x86-64 bpf_get_smp_processor_id() is inlined too (a
+ * per-CPU load of cpu_number).
  */
 static __always_inline struct vma_cache *vma_cache_here(void)
 {
