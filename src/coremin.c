@@ -5,9 +5,9 @@
  * libbpf 1.1 resolves a relocation by walking every kernel type for candidates of the root's
  * kind and name (bpf_core_find_cands() -> bpf_core_add_cands(): ~0.7 ms a walk over the 6.18
  * host's 126,700 types, one walk per root type and object, ~20 ms of a start-up). Handed a
- * smaller BTF through btf_custom_path it walks that one instead. corebtf.c keeps BTFgen's exact
- * cut (bpftool gen min_core_btf) per kernel; until it exists (a kernel's first session, or no
- * bpftool, as in the lab guest), this file makes a coarser cut in one pass:
+ * smaller BTF through btf_custom_path it walks that one instead. This file makes that BTF in
+ * one pass over the kernel's (corebtf.c hands it to libbpf), coarser than BTFgen's (bpftool
+ * gen min_core_btf, which keeps only the members used) and needing no file nor bpftool:
  *
  *  - the roots: the local type of each relocation in the objects' .BTF.ext (struct
  *    bpf_core_relo; not BPF_CORE_TYPE_ID_LOCAL, which needs no kernel type), by its essential
@@ -236,11 +236,11 @@ static bool is_shell(const struct cut *c, __u32 kid, bool via)
 	return via && (btf_is_struct(t) || btf_is_union(t)) && t->name_off && !is_root(c, kid);
 }
 
-/* whether the pointer matters for what @kid becomes: only on the way to a struct or union */
+/* whether a pointer on the way still matters past @t: through the types that lead on to a
+ * struct or union (which it makes a shell) */
 static bool keeps_via(const struct btf_type *t)
 {
-	return btf_is_typedef(t) || btf_is_mod(t) || btf_is_type_tag(t) || btf_is_array(t) ||
-	       btf_is_struct(t) || btf_is_union(t);
+	return btf_is_typedef(t) || btf_is_mod(t) || btf_is_type_tag(t) || btf_is_array(t);
 }
 
 static bool emitted_kind(const struct btf_type *t)
@@ -260,7 +260,10 @@ static __u32 node(struct cut *c, __u32 kid, bool via)
 
 	if (!kid || kid >= c->nk || !(t = btf__type_by_id(c->k, kid)) || !emitted_kind(t))
 		return 0;
-	via = via && keeps_via(t) && !((btf_is_struct(t) || btf_is_union(t)) && !is_shell(c, kid, via));
+	if (btf_is_struct(t) || btf_is_union(t))
+		via = is_shell(c, kid, via);	/* one node for every whole copy */
+	else
+		via = via && keeps_via(t);
 	key = kid * 2 + via;
 	s = id_slot(c, key);
 	if (!s[0]) {

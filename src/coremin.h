@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The kernel types the objects' CO-RE relocations start from, cut out of the kernel's BTF in
- * memory (coremin.c): what libbpf searches instead of all of it where no cache file exists. */
+ * memory (coremin.c): what libbpf searches instead of all of it (corebtf.c). */
 #ifndef PFNSCOPE_COREMIN_H
 #define PFNSCOPE_COREMIN_H
 
