@@ -286,6 +286,15 @@ int state_read(struct state *s, const struct state_fds *fds, unsigned int mask)
 	return err;
 }
 
+/* The value of @key in a summed per-CPU table (ST_DROPS, ST_PIN_TOTALS, ST_COUNTERS), or NULL */
+static __u64 *sum_slot(const struct state_table *t, __u32 key)
+{
+	for (size_t i = 0; i < t->n && t->ksz == sizeof(__u32) && t->vsz == sizeof(__u64); i++)
+		if (*(__u32 *)st_key(t, i) == key)
+			return st_val(t, i);
+	return NULL;
+}
+
 struct vma_cache *state_vma_caches(int fd, int *n)
 {
 	struct bpf_map_info info = {};
@@ -318,20 +327,17 @@ struct vma_cache *state_vma_caches(int fd, int *n)
 
 int state_add_pending(struct state *s, int fd, unsigned int mask)
 {
-	struct state_table *vt = &s->t[ST_VMAS], *pt = &s->t[ST_PROCS], *ct = &s->t[ST_COUNTERS];
+	struct state_table *vt = &s->t[ST_VMAS], *pt = &s->t[ST_PROCS];
+	/* the faults the hits counted: CNT_FAULTS has the others (include/vma.h) */
+	__u64 *faults = mask & (1u << ST_COUNTERS) ? sum_slot(&s->t[ST_COUNTERS], CNT_FAULTS) : NULL;
 	int ncpu;
 	struct vma_cache *c = state_vma_caches(fd, &ncpu);
 
 	if (!c)
 		return fd < 0 || errno == ENOENT ? 0 : -errno;
 	for (int i = 0; i < ncpu; i++) {
-		/* the faults a hit counted: CNT_FAULTS has the others (include/vma.h) */
-		for (size_t j = 0; (mask & (1u << ST_COUNTERS)) && ct->ksz == sizeof(__u32) &&
-				   ct->vsz == sizeof(__u64) && j < ct->n; j++)
-			if (*(__u32 *)st_key(ct, j) == CNT_FAULTS) {
-				*(__u64 *)st_val(ct, j) += c[i].hits;
-				break;
-			}
+		if (faults)
+			*faults += c[i].hits;
 		if (!c[i].pending)
 			continue;
 		for (size_t j = 0; (mask & (1u << ST_VMAS)) && vt->vsz == sizeof(struct vma_val) &&
@@ -353,12 +359,9 @@ int state_add_pending(struct state *s, int fd, unsigned int mask)
 
 __u64 state_sum(const struct state *s, int id, __u32 key)
 {
-	const struct state_table *t = &s->t[id];
+	const __u64 *v = sum_slot(&s->t[id], key);
 
-	for (size_t i = 0; i < t->n && t->ksz == sizeof(__u32) && t->vsz == sizeof(__u64); i++)
-		if (*(__u32 *)st_key(t, i) == key)
-			return *(__u64 *)st_val(t, i);
-	return 0;
+	return v ? *v : 0;
 }
 
 void state_free(struct state *s)
