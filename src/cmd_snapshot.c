@@ -38,7 +38,8 @@ static const char doc[] =
 	"    pfnscope snapshot              # top 20 VMAs by faults, findings, pins\n"
 	"    pfnscope snapshot --json > s.json\n"
 	"\n"
-	"Exit status: 0 done, 2 usage error, 3 no agent state (start pfnscope agent first).";
+	"Exit status: 0 done, 2 usage error, 3 no agent state (start pfnscope agent first) or "
+	"state that cannot be read (not root, or another pfnscope build's).";
 
 static const struct argp_option options[] = {
 	{ "json", OPT_JSON, NULL, 0, "The JSON document of check, on stdout" },
