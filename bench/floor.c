@@ -58,9 +58,9 @@ int main(int argc, char **argv)
 	bpf_program__set_autoload(skel->progs.ring_rss, ring);
 	bpf_program__set_autoload(skel->progs.pcpu_fault, pcpu);
 	bpf_program__set_autoload(skel->progs.pcpu_rss, pcpu);
-	if (pcpu) {	/* as trace sizes them: 16 MiB over the CPUs (src/fault.c) */
+	if (pcpu) {	/* as trace sizes them by default (src/fault.c) */
 		skel->rodata->trace_mask = (1u << TE_FAULT) | (1u << TE_RSS);
-		skel->rodata->trace_slots = evring_slots(16 << 20, ncpus);
+		skel->rodata->trace_slots = evring_slots(0, ncpus);
 		bpf_map__set_max_entries(skel->maps.events,
 					 evring_entries(skel->rodata->trace_slots, ncpus));
 	}
@@ -82,7 +82,7 @@ int main(int argc, char **argv)
 			ring_buffer__consume(rb);
 		if (er)
 			evring_drain(er, false);
-		usleep(er ? EVRING_POLL_US : 100000);
+		usleep(er ? evring_poll_us(er) : 100000);
 	}
 	if (rb) {
 		ring_buffer__consume(rb);

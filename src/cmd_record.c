@@ -54,7 +54,7 @@ static const struct argp_option options[] = {
 	{ "events", 'e', "TYPES", 0, "Event types to record (default all; see pfnscope trace)" },
 	{ "no-events", OPT_NO_EVENTS, NULL, 0, "Snapshots only: no per-event ring buffer" },
 	{ "backend", OPT_BACKEND, "MECH", 0, "Force function hooks to fentry, kprobe or tracepoint" },
-	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Event rings in MiB, all CPUs together, a power of 2 (default 16)" },
+	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Event rings in MiB, all CPUs together, a power of 2 (default 512 KiB a CPU)" },
 	{},
 };
 
@@ -165,7 +165,7 @@ int cmd_record(int argc, char **argv)
 	so.backend = args.backend;
 	so.filter_tgids = target_filters(&args.tgt);
 	so.trace_mask = args.no_events ? 0 : args.types;
-	so.ringbuf_bytes = (args.ringbuf_mb ? args.ringbuf_mb : 16) << 20;
+	so.ringbuf_bytes = (__u64)args.ringbuf_mb << 20;	/* 0: EVRING_DEFAULT_SLOTS a CPU */
 	ret = session_start(&ses, &so);
 	if (ret) {
 		rec_close(&w, true);
@@ -196,8 +196,8 @@ int cmd_record(int argc, char **argv)
 	next_snap = t0 + args.interval;
 	while (!stop_requested && !w.err) {
 		/* no wakeups: the rings are read on a timer (bpf/common.bpf.h) */
-		usleep(args.interval < EVRING_POLL_US / 1e6 ? (useconds_t)(args.interval * 1e6) :
-							       EVRING_POLL_US);
+		usleep(args.interval * 1e6 < evring_poll_us(rb) ? (useconds_t)(args.interval * 1e6) :
+								  evring_poll_us(rb));
 		if (rb && (err = evring_drain(rb, false)) < 0)
 			break;
 		if (now_s() >= next_snap) {

@@ -60,7 +60,7 @@ static const struct argp_option options[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after SECONDS (default: ^C, or the command's end)" },
 	{ "backend", OPT_BACKEND, "MECH", 0, "Force function hooks to fentry, kprobe or tracepoint" },
 	{ "policy", OPT_POLICY, "FILE", 0, "Policy file: lower or silence rules" },
-	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Event rings in MiB, all CPUs together, a power of 2 (default 16)" },
+	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Event rings in MiB, all CPUs together, a power of 2 (default 512 KiB a CPU)" },
 	{},
 };
 
@@ -231,7 +231,7 @@ int cmd_trace(int argc, char **argv)
 	/* findings need the pfn events even when only other types are printed */
 	so.trace_mask = args.rule_mask ? (1u << TE_PFN) | (1u << TE_BAD_PTE) :
 		        args.types | (1u << TE_PFN) | (1u << TE_BAD_PTE);
-	so.ringbuf_bytes = (args.ringbuf_mb ? args.ringbuf_mb : 16) << 20;
+	so.ringbuf_bytes = (__u64)args.ringbuf_mb << 20;	/* 0: EVRING_DEFAULT_SLOTS a CPU */
 	ret = session_start(&ses, &so);
 	if (ret) {
 		policy_free(&pol);
@@ -274,7 +274,7 @@ int cmd_trace(int argc, char **argv)
 	ret = EXIT_CLEAN;
 	while (!stop_requested) {
 		/* no wakeups: the rings are read on a timer (bpf/common.bpf.h) */
-		usleep(EVRING_POLL_US);
+		usleep(evring_poll_us(rb));
 		err = evring_drain(rb, false);
 		if (err < 0 || ferror(stdout)) {
 			if (err != -EPIPE && !ferror(stdout))

@@ -39,6 +39,9 @@ struct evring {
 	__u64 *stuck_since;	/* per CPU: when its next slot was first seen taken but unpublished */
 	__u64 stuck_ns;		/* EVRING_STUCK_NS */
 	__u64 abandoned;
+	__u64 last_ns;		/* when the last drain began */
+	__u64 since_ns;		/* the time it covered: from the drain before to it */
+	bool busy;		/* records came fast enough to fill 1/8 of a ring in a poll */
 };
 
 static __u64 mono_ns(void)
@@ -54,6 +57,8 @@ __u32 evring_slots(__u64 bytes, int ncpus)
 	__u64 per = bytes / sizeof(struct trace_rec) / (ncpus > 0 ? ncpus : 1);
 	__u32 slots = 1024;
 
+	if (!bytes)
+		return EVRING_DEFAULT_SLOTS;
 	while ((__u64)slots * 2 <= per && slots < (1u << 24))
 		slots *= 2;
 	return slots;
@@ -114,7 +119,7 @@ static int take_cpu(struct evring *r, __u32 cpu, __u64 now)
 {
 	struct trace_rec *base = r->map + (size_t)cpu * (r->slots + TRACE_RING_HDR);
 	__u64 head = __atomic_load_n(&base[0].ts_ns, __ATOMIC_ACQUIRE);
-	__u64 pos = base[1].ts_ns;	/* only this side writes it */
+	__u64 pos = base[1].ts_ns, from = pos;	/* only this side writes it */
 	int err = 0;
 
 	while (pos != head) {
@@ -134,7 +139,12 @@ static int take_cpu(struct evring *r, __u32 cpu, __u64 now)
 		r->stuck_since[cpu] = 0;
 		pos++;
 	}
-	__atomic_store_n(&base[1].ts_ns, pos, __ATOMIC_RELEASE);
+	if (pos != from)	/* else no store: the producer reads this line for every record */
+		__atomic_store_n(&base[1].ts_ns, pos, __ATOMIC_RELEASE);
+	/* as many in since_ns as would fill 1/8 of the ring in EVRING_POLL_US: poll sooner,
+	 * and go on doing so while they come that fast (evring_poll_us()) */
+	if ((head - from) * EVRING_POLL_US * 1000 >= (__u64)r->slots / 8 * r->since_ns)
+		r->busy = true;
 	return err;
 }
 
@@ -156,6 +166,9 @@ long evring_drain(struct evring *r, bool all)
 	long done = 0;
 	int err = 0;
 
+	r->busy = false;
+	r->since_ns = r->last_ns ? now - r->last_ns : EVRING_POLL_US * 1000ULL;
+	r->last_ns = now;
 	for (int cpu = 0; cpu < r->ncpus && !err; cpu++)
 		err = take_cpu(r, cpu, now);
 	if (err)
@@ -174,6 +187,11 @@ long evring_drain(struct evring *r, bool all)
 		memmove(r->held, r->held + i, (r->n - i) * sizeof(*r->held));
 	r->n -= i;
 	return err < 0 ? err : done;
+}
+
+unsigned int evring_poll_us(const struct evring *r)
+{
+	return r && r->busy ? EVRING_POLL_US / 8 : EVRING_POLL_US;
 }
 
 void evring_set_stuck_ns(struct evring *r, __u64 ns)

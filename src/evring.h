@@ -9,15 +9,22 @@
 
 struct trace_rec;
 
-/* How often trace and record read the rings: at 1.3 M events/s on one CPU a 16 MiB total on
- * 2 CPUs (131,072 records each) holds 100 ms. */
-#define EVRING_POLL_US	20000
+/*
+ * How often trace and record read the rings: every 20 ms, every 2.5 ms after a drain that
+ * found a ring 1/8 full (evring_poll_us()). The default ring, 8,192 records (512 KiB) a CPU,
+ * holds 20 ms at 400 k events/s on one CPU and 3.3 M/s at the faster pace. Larger rings cost
+ * more per record, not less: a record's line is cold when the producer comes back to it one
+ * lap later (docs/performance.md).
+ */
+#define EVRING_POLL_US		20000
+#define EVRING_DEFAULT_SLOTS	8192
 struct evring;
 
 /* Called per record, oldest first; a negative return stops the drain and is returned. */
 typedef int (*evring_fn)(void *ctx, const struct trace_rec *e);
 
-/* Records per CPU for a total of @bytes over @ncpus: a power of 2, at least 1024. */
+/* Records per CPU for a total of @bytes over @ncpus: a power of 2, at least 1024;
+ * EVRING_DEFAULT_SLOTS for @bytes 0. */
 __u32 evring_slots(__u64 bytes, int ncpus);
 /* Entries of the `events` array for @slots records per CPU on @ncpus. */
 __u32 evring_entries(__u32 slots, int ncpus);
@@ -35,6 +42,8 @@ long evring_drain(struct evring *r, bool all);
  * see evring.c). */
 __u64 evring_abandoned(const struct evring *r);
 void evring_set_stuck_ns(struct evring *r, __u64 ns);
+/* Microseconds to sleep before the next drain (EVRING_POLL_US, shorter while busy). */
+unsigned int evring_poll_us(const struct evring *r);
 void evring_free(struct evring *r);
 
 #endif /* PFNSCOPE_EVRING_H */

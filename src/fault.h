@@ -19,7 +19,7 @@ struct fault_opts {
 	bool filter_tgids;	/* follow only tgids put in `traced` */
 	__u32 max_vmas;		/* 0: default */
 	__u32 trace_mask;	/* event types streamed to the rings (1 << TE_*), 0: none */
-	__u32 ringbuf_bytes;	/* all CPUs' event rings together in trace mode */
+	__u32 ringbuf_bytes;	/* all CPUs' event rings together in trace mode; 0: default */
 	const char *pin_dir;	/* pin the state maps here, re-using those already there */
 };
 

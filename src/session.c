@@ -176,7 +176,7 @@ int session_start(struct session *s, const struct session_opts *o)
 		.filter_tgids = o->filter_tgids,
 		.max_vmas = o->max_vmas,
 		.trace_mask = o->trace_mask,
-		.ringbuf_bytes = o->ringbuf_bytes ? o->ringbuf_bytes : 16 << 20,
+		.ringbuf_bytes = o->ringbuf_bytes,
 		.pin_dir = o->pin_dir,
 	};
 	struct kaddrs ka = {};

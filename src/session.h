@@ -20,7 +20,7 @@ struct session_opts {
 	bool filter_tgids;	/* only tgids put in `traced` and their children */
 	__u32 max_vmas;
 	__u32 trace_mask;	/* 1 << TE_*: stream these through the ring buffer */
-	__u32 ringbuf_bytes;	/* default 16 MiB */
+	__u32 ringbuf_bytes;	/* 0: EVRING_DEFAULT_SLOTS records a CPU */
 	const char *pin_dir;	/* agent: maps pinned and re-used there */
 	/* agent: RSS read from the mm counters when asked (rss-iter) instead of a kmem:rss_stat
 	 * program on every change; the other modes keep rss_stat (trace records, peaks) */

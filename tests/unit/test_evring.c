@@ -2,7 +2,8 @@
 /*
  * The consumer of the per-CPU event rings (src/evring.c) against a producer that writes the
  * shared memory as bpf/common.bpf.h's trace_reserve()/trace_submit() do: positions, busy
- * records, wrap-around, order across CPUs, the hold-back and the skip of a slot left busy.
+ * records, wrap-around, order across CPUs, the hold-back and the skip of a slot left busy;
+ * the sooner poll after a busy drain, the default size.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,6 +114,8 @@ static void test_geometry(void **state)
 	assert_int_equal(evring_slots(16 << 20, 3), 65536);	/* rounded down to a power of 2 */
 	assert_int_equal(evring_slots(1 << 20, 256), 1024);	/* never below 1024 */
 	assert_int_equal(evring_entries(1024, 4), 4 * 1026);
+	assert_int_equal(evring_slots(0, 2), EVRING_DEFAULT_SLOTS);	/* the default */
+	assert_int_equal(evring_slots(0, 256), EVRING_DEFAULT_SLOTS);	/* a CPU, any count */
 }
 
 static void test_order_across_cpus(void **state)
@@ -219,6 +222,36 @@ static void test_callback_error_stops_and_keeps_the_rest(void **state)
 	assert_int_equal(f->got_tid[1], 3);
 }
 
+static void test_poll_sooner_when_busy(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(evring_poll_us(f->r), EVRING_POLL_US);
+	usleep(EVRING_POLL_US);
+	evring_drain(f->r, true);
+	/* 1/16 of a ring in one poll interval: not busy */
+	usleep(EVRING_POLL_US);
+	for (int i = 0; i < SLOTS / 16; i++)
+		publish(produce(f, 1, i + 1, i));
+	assert_int_equal(evring_drain(f->r, true), SLOTS / 16);
+	assert_int_equal(evring_poll_us(f->r), EVRING_POLL_US);
+	/* 1/8 of a ring in a poll interval or less: poll 8 times as often */
+	for (int i = 0; i < SLOTS / 8; i++)
+		publish(produce(f, 1, SLOTS + i, i));
+	assert_int_equal(evring_drain(f->r, true), SLOTS / 8);
+	assert_int_equal(evring_poll_us(f->r), EVRING_POLL_US / 8);
+	/* ... and go on while they come as fast: 1/16 of a ring in 1/8 of the interval (4 times
+	 * the rate; usleep() oversleeps) */
+	usleep(EVRING_POLL_US / 8);
+	for (int i = 0; i < SLOTS / 16; i++)
+		publish(produce(f, 0, 2 * SLOTS + i, i));
+	assert_int_equal(evring_drain(f->r, true), SLOTS / 16);
+	assert_int_equal(evring_poll_us(f->r), EVRING_POLL_US / 8);
+	usleep(EVRING_POLL_US / 8);
+	assert_int_equal(evring_drain(f->r, true), 0);
+	assert_int_equal(evring_poll_us(f->r), EVRING_POLL_US);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +264,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrap_and_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_callback_error_stops_and_keeps_the_rest, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_poll_sooner_when_busy, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
