@@ -54,7 +54,7 @@ static const struct argp_option options[] = {
 	{ "events", 'e', "TYPES", 0, "Event types to record (default all; see pfnscope trace)" },
 	{ "no-events", OPT_NO_EVENTS, NULL, 0, "Snapshots only: no per-event ring buffer" },
 	{ "backend", OPT_BACKEND, "MECH", 0, "Force function hooks to fentry, kprobe or tracepoint" },
-	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Event rings in MiB, all CPUs together, a power of 2 (default 512 KiB a CPU)" },
+	{ "ringbuf", OPT_RINGBUF, "MIB", 0, "Event rings in MiB, all CPUs together, a power of 2 (default 2 MiB a CPU)" },
 	{},
 };
 

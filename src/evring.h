@@ -10,14 +10,15 @@
 struct trace_rec;
 
 /*
- * How often trace and record read the rings: every 20 ms, every 2.5 ms after a drain that
- * found a ring 1/8 full (evring_poll_us()). The default ring, 8,192 records (512 KiB) a CPU,
- * holds 20 ms at 400 k events/s on one CPU and 3.3 M/s at the faster pace. Larger rings cost
- * more per record, not less: a record's line is cold when the producer comes back to it one
- * lap later (docs/performance.md).
+ * How often trace and record read the rings: every 20 ms, every 2.5 ms while records come
+ * fast enough to fill 1/8 of a ring in 20 ms (evring_poll_us()). The default ring, 32,768
+ * records (2 MiB) a CPU, holds 20 ms at 1.6 M events/s on one CPU, and a burst of 32,768 in
+ * one system call (bench/storm.c's `pin`: 16k-24k). Much larger rings cost more per record:
+ * a record's line is cold when the producer comes back to it one lap later
+ * (docs/performance.md).
  */
 #define EVRING_POLL_US		20000
-#define EVRING_DEFAULT_SLOTS	8192
+#define EVRING_DEFAULT_SLOTS	32768
 struct evring;
 
 /* Called per record, oldest first; a negative return stops the drain and is returned. */
