@@ -143,7 +143,8 @@ static int take_cpu(struct evring *r, __u32 cpu, __u64 now)
 		__atomic_store_n(&base[1].ts_ns, pos, __ATOMIC_RELEASE);
 	/* as many in since_ns as would fill 1/8 of the ring in EVRING_POLL_US: poll sooner,
 	 * and go on doing so while they come that fast (evring_poll_us()) */
-	if ((head - from) * EVRING_POLL_US * 1000 >= (__u64)r->slots / 8 * r->since_ns)
+	if (head != from &&
+	    (head - from) * EVRING_POLL_US * 1000 >= (__u64)r->slots / 8 * r->since_ns)
 		r->busy = true;
 	return err;
 }
