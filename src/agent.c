@@ -231,6 +231,75 @@ static bool row_dead(const struct vma_row *v, const struct report *r)
 }
 
 /* Returns the number of VMA rows deleted. */
+/* A CPU's VMA cache holds @pid's pending faults in both reads alike (none, or the same). */
+static bool cache_steady(const struct vma_cache *c1, const struct vma_cache *c2, int n, __u32 pid,
+			 __u64 *pending)
+{
+	for (int i = 0; i < n; i++) {
+		bool was = c1[i].valid && c1[i].key.tgid == pid && c1[i].pending;
+		bool is = c2[i].valid && c2[i].key.tgid == pid && c2[i].pending;
+
+		if (was != is || (was && c1[i].pending != c2[i].pending))
+			return false;
+		if (was)
+			*pending += c1[i].pending;
+	}
+	return true;
+}
+
+/*
+ * Folds exited processes into the ledger ("comm") and deletes their rows. A process's faults
+ * are its row plus what a CPU's VMA cache still holds pending for it (bpf/fault.bpf.c), and
+ * the tick's read can miss a flush in flight (state_add_pending()): harmless for a live
+ * process, read again next tick, but a folded one is final. So the caches are read, then,
+ * after a settle, the rows, then the caches again: a flush that had zeroed a pending count
+ * before the first read (a tracepoint program, not preemptible) has added it to the row by
+ * then, and a process whose pending count moved between the two reads waits for the next
+ * tick. A flush after the row's delete finds no row and adds nothing. Where the caches cannot
+ * be read, the rows are folded as read.
+ */
+static __u64 fold_procs(struct agent *a, struct report *r)
+{
+	const struct timespec settle = { 0, 200 * 1000 };
+	struct session *s = a->ses;
+	struct vma_cache *c1 = NULL, *c2 = NULL;
+	struct proc_val *now;
+	int n1 = 0, n2 = 0;
+	__u64 deleted = 0;
+	size_t dead = 0;
+
+	for (size_t i = 0; i < r->nr_procs; i++)
+		dead += r->procs[i].val.exited;
+	if (!dead || !(now = calloc(r->nr_procs, sizeof(*now))))
+		return 0;
+	c1 = state_vma_caches(s->fds.vma_cache, &n1);
+	if (c1)
+		nanosleep(&settle, NULL);
+	for (size_t i = 0; i < r->nr_procs; i++)
+		if (r->procs[i].val.exited &&
+		    bpf_map_lookup_elem(s->fds.fd[ST_PROCS], &r->procs[i].pid, &now[i]))
+			now[i].exited = 0;	/* gone meanwhile */
+	c2 = c1 ? state_vma_caches(s->fds.vma_cache, &n2) : NULL;
+	for (size_t i = 0; i < r->nr_procs; i++) {
+		struct proc_row *p = &r->procs[i];
+		char comm[PFNSCOPE_COMM_LEN];
+		__u64 pending = 0;
+
+		if (!p->val.exited || !now[i].exited)
+			continue;
+		if (c1 && c2 && (n1 != n2 || !cache_steady(c1, c2, n1, p->pid, &pending)))
+			continue;	/* a flush in flight: next tick */
+		live_comm(p->pid, &p->val, comm, sizeof(comm));
+		ledger_add(&a->ledger, now[i].faults + pending, "comm", comm, NULL);
+		if (!bpf_map_delete_elem(s->fds.fd[ST_PROCS], &p->pid))
+			deleted++;
+	}
+	free(c1);
+	free(c2);
+	free(now);
+	return deleted;
+}
+
 static size_t fold_and_delete(struct agent *a, struct report *r, const struct state *st)
 {
 	struct session *s = a->ses;
@@ -269,17 +338,7 @@ static size_t fold_and_delete(struct agent *a, struct report *r, const struct st
 				carry_deleted(a, r, v->key.tgid, &v->val);
 		}
 	}
-	for (size_t i = 0; i < r->nr_procs; i++) {
-		struct proc_row *p = &r->procs[i];
-		char comm[PFNSCOPE_COMM_LEN];
-
-		if (!p->val.exited)
-			continue;
-		live_comm(p->pid, &p->val, comm, sizeof(comm));
-		ledger_add(&a->ledger, p->val.faults, "comm", comm, NULL);
-		if (!bpf_map_delete_elem(s->fds.fd[ST_PROCS], &p->pid))
-			deleted++;
-	}
+	deleted += fold_procs(a, r);
 	/* address spaces whose exit_mmap() ran: the rss_stat and mm rows */
 	for (size_t i = 0; i < st->t[ST_RSS].n; i++) {
 		const struct rss_mm_val *rv = st_val(&st->t[ST_RSS], i);
