@@ -230,7 +230,6 @@ static bool row_dead(const struct vma_row *v, const struct report *r)
 	return false;
 }
 
-/* Returns the number of VMA rows deleted. */
 /* A CPU's VMA cache holds @pid's pending faults in both reads alike (none, or the same). */
 static bool cache_steady(const struct vma_cache *c1, const struct vma_cache *c2, int n, __u32 pid,
 			 __u64 *pending)
@@ -300,6 +299,7 @@ static __u64 fold_procs(struct agent *a, struct report *r)
 	return deleted;
 }
 
+/* Returns the number of VMA rows deleted. */
 static size_t fold_and_delete(struct agent *a, struct report *r, const struct state *st)
 {
 	struct session *s = a->ses;
