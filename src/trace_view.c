@@ -11,9 +11,6 @@
 #include "vmflags.h"
 #include "trace_view.h"
 
-/* A live session re-reads the VMA rows at most this often on a miss. */
-#define REFRESH_NS (100 * 1000000ULL)
-
 static const char *const type_names[TE__MAX] = {
 	[TE_FAULT] = "fault", [TE_PFN] = "pfn", [TE_TEARDOWN] = "teardown", [TE_PIN] = "pin",
 	[TE_UNPIN] = "unpin", [TE_RSS] = "rss", [TE_BAD_PTE] = "bad-pte", [TE_EXIT] = "exit",
@@ -60,6 +57,7 @@ int trace_view_index(struct trace_view *tv, const struct state *st)
 
 	report_free(&tv->idx);
 	memset(&tv->idx, 0, sizeof(tv->idx));
+	tv->nr_by_id = 0;	/* by_id pointed into the rows just freed */
 	err = collect_report(st, tv->ks, &tv->idx);
 	if (err)
 		return err;
@@ -71,7 +69,6 @@ int trace_view_index(struct trace_view *tv, const struct state *st)
 	sort_n(by, tv->idx.nr_vmas, sizeof(*by), cmp_id);
 	tv->by_id = by;
 	tv->nr_by_id = tv->idx.nr_vmas;
-	tv->max_id = tv->nr_by_id ? by[tv->nr_by_id - 1]->val.id : 0;
 	return 0;
 }
 
@@ -90,25 +87,29 @@ static struct vma_row *find_id(struct trace_view *tv, __u64 id)
 	return lo < tv->nr_by_id && tv->by_id[lo]->val.id == id ? tv->by_id[lo] : NULL;
 }
 
-static const struct vma_row *vma_of(struct trace_view *tv, __u64 id)
+/*
+ * The row of @id, for a record taken at @ts_ns. A row is made before any record that names it
+ * takes its time (vma_get() then trace_reserve(), both CLOCK_MONOTONIC), and the read walks the
+ * hash while rows go in, so a read holds every row older than its start, and only some of the
+ * rows made while it ran. An unknown id of a record newer than the last read's start is
+ * therefore worth a re-read; one of an older record is a row deleted before that read, for good
+ * (a retired row keeps its id under its new key). A re-read moves the start past every record
+ * already taken, so there is at most one per batch of new rows, and no name is given up to a
+ * rate limit (a limit of 1 ms lost the VMA of one driver's records drained with another's).
+ */
+static const struct vma_row *vma_of(struct trace_view *tv, __u64 id, __u64 ts_ns)
 {
 	struct vma_row *v;
 	struct timespec ts;
 	struct state st = {};
-	__u64 now;
 
 	if (!id)
 		return NULL;
 	v = find_id(tv, id);
-	if (v || !tv->ses)
+	if (v || !tv->ses || ts_ns < tv->refreshed_ns)
 		return v;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-	/* row ids only grow: an id past the newest known is a row created since the last read,
-	 * worth a prompt re-read; an older unknown id (a deleted row) only every REFRESH_NS */
-	if (now - tv->refreshed_ns < (id > tv->max_id ? REFRESH_NS / 100 : REFRESH_NS))
-		return NULL;
-	tv->refreshed_ns = now;
+	tv->refreshed_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 	if (!session_read(tv->ses, &st, 1u << ST_VMAS))
 		trace_view_index(tv, &st);
 	state_free(&st);
@@ -344,7 +345,7 @@ int trace_view_event(struct trace_view *tv, const struct trace_rec *e)
 	t = (e->ts_ns - tv->t0_ns) / 1e9;
 	/* the VMA is looked up only where it is printed or needed: faults are the bulk */
 	if (e->vma_id && (tv->module || e->type != TE_FAULT || (tv->type_mask & (1u << TE_FAULT))))
-		v = vma_of(tv, e->vma_id);
+		v = vma_of(tv, e->vma_id, e->ts_ns);
 	if (tv->module && (!v || strcmp(v->module, tv->module)))
 		return 0;
 	if (e->type == TE_PFN)

@@ -33,8 +33,7 @@ struct trace_view {
 	struct report idx;
 	struct vma_row **by_id;
 	size_t nr_by_id;
-	__u64 refreshed_ns;
-	__u64 max_id;			/* the newest row id in the index */
+	__u64 refreshed_ns;		/* CLOCK_MONOTONIC when the index's read began */
 	/* what was seen */
 	__u64 events[TE__MAX];
 	__u64 shown;
