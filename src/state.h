@@ -90,6 +90,8 @@ int state_add_pending(struct state *s, int fd, unsigned int mask);
 int state_read(struct state *s, const struct state_fds *fds, unsigned int mask);
 /* Reads table @id from @fd keeping only the rows @keep accepts (the agent keeps the VMA rows
  * that matter instead of all of them); t->seen counts every row. 0 or -errno. */
+/* Rows a hash map's read asks the kernel for at a time (it grows where a bucket needs it). */
+extern __u32 state_batch_rows;
 int state_read_filtered(struct state *s, int id, int fd,
 			bool (*keep)(void *ctx, const void *key, const void *val), void *ctx);
 /* True if a table @id of these key and value sizes is what this build reads (a recording of
