@@ -164,6 +164,7 @@ int cmd_record(int argc, char **argv)
 	}
 	so.backend = args.backend;
 	so.filter_tgids = target_filters(&args.tgt);
+	so.ignore_self = true;
 	so.trace_mask = args.no_events ? 0 : args.types;
 	so.ringbuf_bytes = (__u64)args.ringbuf_mb << 20;	/* 0: EVRING_DEFAULT_SLOTS a CPU */
 	ret = session_start(&ses, &so);

@@ -228,6 +228,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	so.backend = args.backend;
 	so.filter_tgids = target_filters(&args.tgt);
+	so.ignore_self = true;
 	/* findings need the pfn events even when only other types are printed */
 	so.trace_mask = args.rule_mask ? (1u << TE_PFN) | (1u << TE_BAD_PTE) :
 		        args.types | (1u << TE_PFN) | (1u << TE_BAD_PTE);
@@ -276,6 +277,8 @@ int cmd_trace(int argc, char **argv)
 		/* no wakeups: the rings are read on a timer (bpf/common.bpf.h) */
 		usleep(evring_poll_us(rb));
 		err = evring_drain(rb, false);
+		if (err >= 0)
+			err = trace_view_flush(&tv, false);
 		if (err < 0 || ferror(stdout)) {
 			if (err != -EPIPE && !ferror(stdout))
 				pr_err("event rings: %s", strerror(-err));
@@ -297,6 +300,7 @@ int cmd_trace(int argc, char **argv)
 			break;
 	}
 	evring_drain(rb, true);
+	trace_view_flush(&tv, true);
 	target_stop(&args.tgt);
 	end_findings(&ses, &pol, args.module, args.rule_mask, args.json, now_s() - t0);
 	lost = read_drops(&ses, drops) + evring_abandoned(rb);

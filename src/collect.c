@@ -30,32 +30,34 @@ void vma_display_name(const struct vma_val *v, char *buf, size_t n)
 	}
 }
 
+void collect_vma_names(struct vma_row *row, struct ksyms *ks)
+{
+	const struct ksym *s;
+
+	vma_display_name(&row->val, row->name, sizeof(row->name));
+	ksyms_format(ks, row->val.vm_ops, KSYM_DATA, env.show_kernel_addresses,
+		     row->vm_ops, sizeof(row->vm_ops));
+	ksyms_format(ks, row->val.fault_fn, KSYM_TEXT, env.show_kernel_addresses,
+		     row->fault_handler, sizeof(row->fault_handler));
+	ksyms_format(ks, row->val.mmap_fn, KSYM_TEXT, env.show_kernel_addresses,
+		     row->mmap_handler, sizeof(row->mmap_handler));
+	/* the module that owns the VMA: its fault handler, mmap or vm_ops (vm_ops last:
+	 * vma_init() points every new VMA at vmlinux's dummy_vm_ops, so a driver that sets
+	 * none still has one) */
+	s = ksyms_find(ks, row->val.fault_fn, KSYM_TEXT, 0x10000);
+	if (!s)
+		s = ksyms_find(ks, row->val.mmap_fn, KSYM_TEXT, 0x10000);
+	if (!s)
+		s = ksyms_find(ks, row->val.vm_ops, KSYM_DATA, 0x1000);
+	snprintf(row->module, sizeof(row->module), "%s", s && s->module ? s->module : "");
+}
+
 static int collect_vmas(const struct state *st, struct ksyms *ks, struct report *r)
 {
 	int err = STATE_ROWS(&st->t[ST_VMAS], r->vmas, r->nr_vmas, struct vma_row, key, val);
 
-	for (size_t i = 0; i < r->nr_vmas && !err; i++) {
-		struct vma_row *row = &r->vmas[i];
-		const struct ksym *s;
-
-		vma_display_name(&row->val, row->name, sizeof(row->name));
-		ksyms_format(ks, row->val.vm_ops, KSYM_DATA, env.show_kernel_addresses,
-			     row->vm_ops, sizeof(row->vm_ops));
-		ksyms_format(ks, row->val.fault_fn, KSYM_TEXT, env.show_kernel_addresses,
-			     row->fault_handler, sizeof(row->fault_handler));
-		ksyms_format(ks, row->val.mmap_fn, KSYM_TEXT, env.show_kernel_addresses,
-			     row->mmap_handler, sizeof(row->mmap_handler));
-		/* the module that owns the VMA: its fault handler, mmap or vm_ops (vm_ops
-		 * last: vma_init() points every new VMA at vmlinux's dummy_vm_ops, so a
-		 * driver that sets none still has one) */
-		s = ksyms_find(ks, row->val.fault_fn, KSYM_TEXT, 0x10000);
-		if (!s)
-			s = ksyms_find(ks, row->val.mmap_fn, KSYM_TEXT, 0x10000);
-		if (!s)
-			s = ksyms_find(ks, row->val.vm_ops, KSYM_DATA, 0x1000);
-		if (s && s->module)
-			snprintf(row->module, sizeof(row->module), "%s", s->module);
-	}
+	for (size_t i = 0; i < r->nr_vmas && !err; i++)
+		collect_vma_names(&r->vmas[i], ks);
 	return err;
 }
 

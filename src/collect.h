@@ -18,5 +18,7 @@ struct mm_row *mm_of(const struct report *r, __u64 id);
 
 /* Display name of a VMA as /proc/PID/maps shows it. */
 void vma_display_name(const struct vma_val *v, char *buf, size_t n);
+/* Fills @row's display name, handler and vm_ops names and module from its val. */
+void collect_vma_names(struct vma_row *row, struct ksyms *ks);
 
 #endif /* PFNSCOPE_COLLECT_H */

@@ -58,6 +58,7 @@ static int fault_try(struct fault_ctx *fc, struct plan *plan, const struct fault
 	}
 	fc->pin_dir = o->pin_dir;
 	fc->skel->rodata->filter_tgids = o->filter_tgids;
+	fc->skel->rodata->ignore_tgid = o->ignore_self ? getpid() : 0;
 	fc->skel->rodata->loader_tgid = getpid();
 	if (o->max_vmas)
 		bpf_map__set_max_entries(fc->skel->maps.vmas, o->max_vmas);

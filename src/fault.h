@@ -17,6 +17,7 @@ struct ksyms;
 
 struct fault_opts {
 	bool filter_tgids;	/* follow only tgids put in `traced` */
+	bool ignore_self;	/* never watch this process */
 	__u32 max_vmas;		/* 0: default */
 	__u32 trace_mask;	/* event types streamed to the rings (1 << TE_*), 0: none */
 	__u32 ringbuf_bytes;	/* all CPUs' event rings together in trace mode; 0: default */

@@ -83,6 +83,7 @@ static int gup_try(struct gup_ctx *gc, struct fault_ctx *fc, struct plan *plan,
 	if (!gc->skel)
 		return -errno;
 	gc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
+	gc->skel->rodata->ignore_tgid = f->rodata->ignore_tgid;
 	gc->skel->rodata->trace_mask = f->rodata->trace_mask;
 	gc->skel->rodata->trace_slots = f->rodata->trace_slots;
 	if (gc->foll_pin)

@@ -24,6 +24,7 @@ static int rss_try(struct rss_ctx *rc, struct fault_ctx *fc, struct zap_ctx *zc,
 	if (!rc->skel)
 		return -errno;
 	rc->skel->rodata->filter_tgids = fc->skel->rodata->filter_tgids;
+	rc->skel->rodata->ignore_tgid = fc->skel->rodata->ignore_tgid;
 	rc->skel->rodata->trace_mask = fc->skel->rodata->trace_mask;
 	rc->skel->rodata->trace_slots = fc->skel->rodata->trace_slots;
 	err = bpf_map__reuse_fd(rc->skel->maps.traced, bpf_map__fd(fc->skel->maps.traced)) ?:

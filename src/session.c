@@ -174,6 +174,7 @@ int session_start(struct session *s, const struct session_opts *o)
 	double t0 = stamp();
 	struct fault_opts fo = {
 		.filter_tgids = o->filter_tgids,
+		.ignore_self = o->ignore_self,
 		.max_vmas = o->max_vmas,
 		.trace_mask = o->trace_mask,
 		.ringbuf_bytes = o->ringbuf_bytes,

@@ -18,6 +18,7 @@
 struct session_opts {
 	enum backend backend;
 	bool filter_tgids;	/* only tgids put in `traced` and their children */
+	bool ignore_self;	/* never watch this process (trace, record: bpf/common.bpf.h) */
 	__u32 max_vmas;
 	__u32 trace_mask;	/* 1 << TE_*: stream these through the ring buffer */
 	__u32 ringbuf_bytes;	/* 0: EVRING_DEFAULT_SLOTS records a CPU */

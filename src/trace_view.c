@@ -50,28 +50,6 @@ static int cmp_id(const void *a, const void *b)
 	return x->val.id < y->val.id ? -1 : x->val.id > y->val.id;
 }
 
-int trace_view_index(struct trace_view *tv, const struct state *st)
-{
-	struct vma_row **by;
-	int err;
-
-	report_free(&tv->idx);
-	memset(&tv->idx, 0, sizeof(tv->idx));
-	tv->nr_by_id = 0;	/* by_id pointed into the rows just freed */
-	err = collect_report(st, tv->ks, &tv->idx);
-	if (err)
-		return err;
-	by = realloc(tv->by_id, (tv->idx.nr_vmas + 1) * sizeof(*by));
-	if (!by)
-		return -ENOMEM;
-	for (size_t i = 0; i < tv->idx.nr_vmas; i++)
-		by[i] = &tv->idx.vmas[i];
-	sort_n(by, tv->idx.nr_vmas, sizeof(*by), cmp_id);
-	tv->by_id = by;
-	tv->nr_by_id = tv->idx.nr_vmas;
-	return 0;
-}
-
 static struct vma_row *find_id(struct trace_view *tv, __u64 id)
 {
 	size_t lo = 0, hi = tv->nr_by_id;
@@ -87,33 +65,161 @@ static struct vma_row *find_id(struct trace_view *tv, __u64 id)
 	return lo < tv->nr_by_id && tv->by_id[lo]->val.id == id ? tv->by_id[lo] : NULL;
 }
 
-/*
- * The row of @id, for a record taken at @ts_ns. A row is made before any record that names it
- * takes its time (vma_get() then trace_reserve(), both CLOCK_MONOTONIC), and the read walks the
- * hash while rows go in, so a read holds every row older than its start, and only some of the
- * rows made while it ran. An unknown id of a record newer than the last read's start is
- * therefore worth a re-read; one of an older record is a row deleted before that read, for good
- * (a retired row keeps its id under its new key). A re-read moves the start past every record
- * already taken, so there is at most one per batch of new rows, and no name is given up to a
- * rate limit (a limit of 1 ms lost the VMA of one driver's records drained with another's).
- */
-static const struct vma_row *vma_of(struct trace_view *tv, __u64 id, __u64 ts_ns)
+/* A block of rows added by one trace_view_index(): rows never move, by_id points at them. */
+struct tv_chunk {
+	struct tv_chunk *next;
+	size_t n;
+	struct vma_row rows[];
+};
+
+static void drop_index(struct trace_view *tv)
 {
-	struct vma_row *v;
+	while (tv->chunks) {
+		struct tv_chunk *c = tv->chunks;
+
+		tv->chunks = c->next;
+		free(c);
+	}
+	tv->nr_by_id = 0;
+}
+
+/* A known row read again: its counts and flags are the newest; names are made again only
+ * where what they come from changed. */
+static void update_row(struct trace_view *tv, struct vma_row *v, const struct vma_key *key,
+		       const struct vma_val *val)
+{
+	bool rename = v->val.kind != val->kind || strcmp(v->val.name, val->name) ||
+		      v->val.vm_ops != val->vm_ops || v->val.fault_fn != val->fault_fn ||
+		      v->val.mmap_fn != val->mmap_fn;
+
+	v->key = *key;
+	v->val = *val;
+	if (rename)
+		collect_vma_names(v, tv->ks);
+}
+
+/*
+ * Adds the VMA rows of @st to the index: a row already known is updated, a new one named
+ * (handler, vm_ops and module from the symbols) once. A live trace re-reads the rows often
+ * (vma_of()); building a whole report each time (40 MB memset for 30,000 rows, every name
+ * formatted again) kept it busy on a CPU of its own while processes came and went. Rows
+ * deleted from the map stay known, so a late record still has its name, until the index
+ * holds more than twice the map's rows, when it starts over from this read.
+ */
+int trace_view_index(struct trace_view *tv, const struct state *st)
+{
+	const struct state_table *t = &st->t[ST_VMAS];
+	struct vma_row **by;
+	struct tv_chunk *c;
+	size_t nnew = 0;
+
+	if (tv->nr_by_id > 2 * t->n + 4096)
+		drop_index(tv);
+	for (size_t i = 0; i < t->n; i++) {
+		const struct vma_val *val = st_val(t, i);
+		struct vma_row *v = val->id ? find_id(tv, val->id) : NULL;
+
+		if (v)
+			update_row(tv, v, st_key(t, i), val);
+		else if (val->id)
+			nnew++;
+	}
+	if (!nnew)
+		return 0;
+	c = calloc(1, sizeof(*c) + nnew * sizeof(c->rows[0]));
+	by = realloc(tv->by_id, (tv->nr_by_id + nnew) * sizeof(*by));
+	if (!c || !by) {
+		free(c);
+		if (by)
+			tv->by_id = by;
+		return -ENOMEM;
+	}
+	tv->by_id = by;
+	for (size_t i = 0; i < t->n && c->n < nnew; i++) {
+		const struct vma_val *val = st_val(t, i);
+		struct vma_row *v;
+
+		if (!val->id || find_id(tv, val->id))	/* known (by_id's first nr_by_id) */
+			continue;
+		v = &c->rows[c->n++];
+		memcpy(&v->key, st_key(t, i), sizeof(v->key));
+		v->val = *val;
+		collect_vma_names(v, tv->ks);
+		by[tv->nr_by_id + c->n - 1] = v;
+	}
+	c->next = tv->chunks;
+	tv->chunks = c;
+	tv->nr_by_id += c->n;
+	sort_n(by, tv->nr_by_id, sizeof(*by), cmp_id);
+	return 0;
+}
+
+static __u64 mono_ns(void)
+{
 	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Whether @e names a VMA row the index lacks and a re-read could find. A row is made before
+ * any record that names it takes its time (vma_get() then trace_reserve(), both
+ * CLOCK_MONOTONIC), and a read walks the hash while rows go in, so it holds every row older
+ * than its start and only some of those made while it ran. An unknown id of a record newer
+ * than the last read's start may be found by the next read; one of an older record is a row
+ * deleted before that read, for good (a retired row keeps its id under its new key).
+ */
+static bool wants_reread(struct trace_view *tv, const struct trace_rec *e)
+{
+	return tv->ses && e->vma_id && e->ts_ns >= tv->read_start_ns && !find_id(tv, e->vma_id);
+}
+
+/* Reads the VMA rows again into the index, timing the read. */
+static void reread(struct trace_view *tv)
+{
 	struct state st = {};
 
-	if (!id)
-		return NULL;
-	v = find_id(tv, id);
-	if (v || !tv->ses || ts_ns < tv->refreshed_ns)
-		return v;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	tv->refreshed_ns = ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	tv->read_start_ns = mono_ns();
 	if (!session_read(tv->ses, &st, 1u << ST_VMAS))
 		trace_view_index(tv, &st);
 	state_free(&st);
-	return find_id(tv, id);
+	tv->read_end_ns = mono_ns();
+	tv->reads++;
+}
+
+/*
+ * A re-read walks the whole table, so it comes at most every TV_REREAD_GAP_NS and four times
+ * its own length apart (at most a fifth of the time), and records that wait for one are held,
+ * in order, with every record after them (trace_view_flush()). Re-read for every batch of
+ * records naming new rows, a system-wide trace over 30,000 rows while processes came and went
+ * was busy on a CPU of its own; with no re-read at once, a driver's remap drained 1 ms after
+ * another driver's faults lost its VMA's name (a rate limit with nothing held).
+ */
+#define TV_REREAD_GAP_NS (10 * 1000000ULL)
+#define TV_HOLD_MAX 65536
+
+static bool reread_due(const struct trace_view *tv, __u64 now)
+{
+	__u64 gap = 4 * (tv->read_end_ns - tv->read_start_ns);
+
+	return tv->nr_held >= TV_HOLD_MAX ||
+	       now - tv->read_end_ns >= (gap > TV_REREAD_GAP_NS ? gap : TV_REREAD_GAP_NS);
+}
+
+static int hold(struct trace_view *tv, const struct trace_rec *e)
+{
+	if (tv->nr_held == tv->cap_held) {
+		size_t cap = tv->cap_held ? tv->cap_held * 2 : 1024;
+		struct trace_rec *n = realloc(tv->held, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		tv->held = n;
+		tv->cap_held = cap;
+	}
+	tv->held[tv->nr_held++] = *e;
+	return 0;
 }
 
 /* comm of @pid, from /proc/PID/comm at most every half second (it changes at exec) */
@@ -330,7 +436,8 @@ static void print_json(struct trace_view *tv, const struct trace_rec *e,
 	json_object_put(o);
 }
 
-int trace_view_event(struct trace_view *tv, const struct trace_rec *e)
+/* Prints @e (and any finding it makes) with its VMA as the index has it. */
+static int show(struct trace_view *tv, const struct trace_rec *e)
 {
 	const struct vma_row *v = NULL;
 	struct pfn_row p = { .region = "" };
@@ -345,7 +452,7 @@ int trace_view_event(struct trace_view *tv, const struct trace_rec *e)
 	t = (e->ts_ns - tv->t0_ns) / 1e9;
 	/* the VMA is looked up only where it is printed or needed: faults are the bulk */
 	if (e->vma_id && (tv->module || e->type != TE_FAULT || (tv->type_mask & (1u << TE_FAULT))))
-		v = vma_of(tv, e->vma_id, e->ts_ns);
+		v = find_id(tv, e->vma_id);
 	if (tv->module && (!v || strcmp(v->module, tv->module)))
 		return 0;
 	if (e->type == TE_PFN)
@@ -370,9 +477,50 @@ int trace_view_event(struct trace_view *tv, const struct trace_rec *e)
 	return 0;
 }
 
+int trace_view_flush(struct trace_view *tv, bool all)
+{
+	size_t i;
+	int err = 0;
+
+	if (!tv->nr_held || (!all && !reread_due(tv, mono_ns())))
+		return 0;
+	reread(tv);
+	for (i = 0; i < tv->nr_held && !err; i++)
+		err = show(tv, &tv->held[i]);
+	tv->nr_held = 0;
+	return err;
+}
+
+int trace_view_event(struct trace_view *tv, const struct trace_rec *e)
+{
+	bool want;
+
+	if (e->type <= TE_NONE || e->type >= TE__MAX)
+		return -EINVAL;
+	/* the VMA is looked up only where it is printed or needed: faults are the bulk */
+	want = (tv->module || e->type != TE_FAULT || (tv->type_mask & (1u << TE_FAULT))) &&
+	       wants_reread(tv, e);
+
+	/* held: behind a held record, or waiting for a re-read itself */
+	if (tv->nr_held || (want && !reread_due(tv, mono_ns()))) {
+		int err = hold(tv, e);
+
+		if (!err)
+			return 0;
+		err = trace_view_flush(tv, true);	/* no room to hold: now, in order */
+		return err ?: show(tv, e);
+	}
+	if (want)
+		reread(tv);
+	return show(tv, e);
+}
+
 void trace_view_free(struct trace_view *tv)
 {
-	report_free(&tv->idx);
+	drop_index(tv);
+	free(tv->held);
+	tv->held = NULL;
+	tv->nr_held = tv->cap_held = 0;
 	free(tv->by_id);
 	free(tv->seen);
 	tv->by_id = NULL;

@@ -17,6 +17,8 @@ struct comm_slot {
 	char comm[PFNSCOPE_COMM_LEN];
 };
 
+struct tv_chunk;
+
 struct trace_view {
 	/* where VMA rows come from: a live session's maps, or a recording's snapshot */
 	struct session *ses;
@@ -29,11 +31,15 @@ struct trace_view {
 	unsigned int rule_mask;		/* --rule: only findings of these rules (0: everything) */
 	unsigned int type_mask;		/* event types printed */
 	__u64 t0_ns;			/* times are printed relative to it */
-	/* VMA rows by id */
-	struct report idx;
+	/* VMA rows by id, named once each (trace_view_index()) */
+	struct tv_chunk *chunks;
 	struct vma_row **by_id;
 	size_t nr_by_id;
-	__u64 refreshed_ns;		/* CLOCK_MONOTONIC when the index's read began */
+	__u64 read_start_ns, read_end_ns;	/* the last re-read (CLOCK_MONOTONIC) */
+	__u64 reads;				/* re-reads of the rows */
+	/* records held until the next re-read, in order (trace_view_flush()) */
+	struct trace_rec *held;
+	size_t nr_held, cap_held;
 	/* what was seen */
 	__u64 events[TE__MAX];
 	__u64 shown;
@@ -48,8 +54,11 @@ int trace_parse_types(const char *list, unsigned int *mask);
 const char *trace_type_name(int type);
 /* Rebuilds the id index from @st (a live read or a recording snapshot). */
 int trace_view_index(struct trace_view *tv, const struct state *st);
-/* Handles one event: prints it (and any finding it makes) unless filtered. 0 or -errno. */
+/* Handles one event: prints it (and any finding it makes) unless filtered, or holds it (and
+ * what follows) until the VMA rows are read again. 0 or -errno (-EPIPE: output closed). */
 int trace_view_event(struct trace_view *tv, const struct trace_rec *e);
+/* Prints the held records once a re-read is due (@all: now). 0 or -errno. */
+int trace_view_flush(struct trace_view *tv, bool all);
 void trace_view_free(struct trace_view *tv);
 
 #endif /* PFNSCOPE_TRACE_VIEW_H */

@@ -35,6 +35,7 @@ static int zap_try(struct zap_ctx *zc, struct fault_ctx *fc, struct plan *plan,
 	if (!zc->skel)
 		return -errno;
 	zc->skel->rodata->filter_tgids = f->rodata->filter_tgids;
+	zc->skel->rodata->ignore_tgid = f->rodata->ignore_tgid;
 	zc->skel->rodata->trace_mask = f->rodata->trace_mask;
 	zc->skel->rodata->trace_slots = f->rodata->trace_slots;
 	zc->skel->rodata->loader_tgid = f->rodata->loader_tgid;
