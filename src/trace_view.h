@@ -52,7 +52,8 @@ struct trace_view {
 /* Parses "fault,pfn,pin" into a type mask; -1 on an unknown name. */
 int trace_parse_types(const char *list, unsigned int *mask);
 const char *trace_type_name(int type);
-/* Rebuilds the id index from @st (a live read or a recording snapshot). */
+/* Adds the VMA rows of @st (a live read or a recording snapshot) to the id index: new rows
+ * named, known ones updated. 0 or -ENOMEM. */
 int trace_view_index(struct trace_view *tv, const struct state *st);
 /* Handles one event: prints it (and any finding it makes) unless filtered, or holds it (and
  * what follows) until the VMA rows are read again. 0 or -errno (-EPIPE: output closed). */
