@@ -214,8 +214,9 @@ static int read_hash(struct state_table *t, int fd, keep_fn keep, void *ctx)
 		vals = v;
 		err = bpf_map_lookup_batch(fd, first ? NULL : in, out, keys, vals, &count, &opts);
 		if (err && err != -ENOENT) {
-			if (err == -ENOSPC && room < (1u << 24)) {	/* a bucket larger than room */
-				room *= 2;
+			/* a bucket larger than room (it cannot be larger than the map) */
+			if (err == -ENOSPC && room < t->max_entries) {
+				room = room * 2 < t->max_entries ? room * 2 : t->max_entries;
 				err = 0;
 				continue;
 			}
