@@ -101,7 +101,7 @@ static void update_row(struct trace_view *tv, struct vma_row *v, const struct vm
 /*
  * Adds the VMA rows of @st to the index: a row already known is updated, a new one named
  * (handler, vm_ops and module from the symbols) once. A live trace re-reads the rows often
- * (vma_of()); building a whole report each time (40 MB memset for 30,000 rows, every name
+ * (reread()); building a whole report each time (40 MB memset for 30,000 rows, every name
  * formatted again) kept it busy on a CPU of its own while processes came and went. Rows
  * deleted from the map stay known, so a late record still has its name, until the index
  * holds more than twice the map's rows, when it starts over from this read.
@@ -109,12 +109,16 @@ static void update_row(struct trace_view *tv, struct vma_row *v, const struct vm
 int trace_view_index(struct trace_view *tv, const struct state *st)
 {
 	const struct state_table *t = &st->t[ST_VMAS];
+	size_t nnew = 0, *fresh;
 	struct vma_row **by;
 	struct tv_chunk *c;
-	size_t nnew = 0;
+	int err = 0;
 
 	if (tv->nr_by_id > 2 * t->n + 4096)
 		drop_index(tv);
+	fresh = malloc((t->n + 1) * sizeof(*fresh));	/* the rows of @st the index lacks */
+	if (!fresh)
+		return -ENOMEM;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct vma_val *val = st_val(t, i);
 		struct vma_row *v = val->id ? find_id(tv, val->id) : NULL;
@@ -122,36 +126,34 @@ int trace_view_index(struct trace_view *tv, const struct state *st)
 		if (v)
 			update_row(tv, v, st_key(t, i), val);
 		else if (val->id)
-			nnew++;
+			fresh[nnew++] = i;
 	}
 	if (!nnew)
-		return 0;
+		goto out;
 	c = calloc(1, sizeof(*c) + nnew * sizeof(c->rows[0]));
 	by = realloc(tv->by_id, (tv->nr_by_id + nnew) * sizeof(*by));
+	if (by)
+		tv->by_id = by;
 	if (!c || !by) {
 		free(c);
-		if (by)
-			tv->by_id = by;
-		return -ENOMEM;
+		err = -ENOMEM;
+		goto out;
 	}
-	tv->by_id = by;
-	for (size_t i = 0; i < t->n && c->n < nnew; i++) {
-		const struct vma_val *val = st_val(t, i);
-		struct vma_row *v;
+	for (c->n = 0; c->n < nnew; c->n++) {
+		struct vma_row *v = &c->rows[c->n];
 
-		if (!val->id || find_id(tv, val->id))	/* known (by_id's first nr_by_id) */
-			continue;
-		v = &c->rows[c->n++];
-		memcpy(&v->key, st_key(t, i), sizeof(v->key));
-		v->val = *val;
+		memcpy(&v->key, st_key(t, fresh[c->n]), sizeof(v->key));
+		v->val = *(const struct vma_val *)st_val(t, fresh[c->n]);
 		collect_vma_names(v, tv->ks);
-		by[tv->nr_by_id + c->n - 1] = v;
+		by[tv->nr_by_id + c->n] = v;
 	}
 	c->next = tv->chunks;
 	tv->chunks = c;
 	tv->nr_by_id += c->n;
 	sort_n(by, tv->nr_by_id, sizeof(*by), cmp_id);
-	return 0;
+out:
+	free(fresh);
+	return err;
 }
 
 static __u64 mono_ns(void)
