@@ -16,6 +16,7 @@
 #include "pfnscope.h"
 #include "options.h"
 #include "session.h"
+#include "target.h"
 #include "collect.h"
 #include "report.h"
 #include "rules.h"
@@ -51,7 +52,8 @@ static const char doc[] =
 	"    pfnscope check --timeline 100 --json o.json -- ./t   # RSS every 100 ms\n"
 	"\n"
 	"Exit status: 0 clean, 1 findings at or above --fail-on, 2 usage error, "
-	"3 environment error (not root, no BTF, nothing could attach).";
+	"3 environment error (not root, no BTF, nothing could attach), 126 COMMAND cannot run, "
+	"127 COMMAND not found.";
 
 static const struct argp_option options[] = {
 	{ "json", OPT_JSON, "FILE", 0, "Write the JSON report to FILE ('-' for stdout)" },
@@ -167,12 +169,15 @@ int cmd_check(int argc, char **argv)
 	static struct session ses;
 	int ret = EXIT_ENV, err;
 	unsigned long poll_ms;
-	bool snapshot;
+	bool snapshot, exec_failed;
 	pid_t child;
 
 	args.fail_on = SEV_ERROR;
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, NULL))
 		return EXIT_USAGE;
+	ret = command_check("pfnscope check", args.cmd[0]);
+	if (ret)
+		return ret;
 	if (policy_add_builtin(&pol) ||
 	    (args.policy && policy_load(&pol, args.policy, perr, sizeof(perr)))) {
 		pr_err("policy: %s", args.policy ? perr : "out of memory");
@@ -206,19 +211,13 @@ int cmd_check(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	vmstat_pins(&pin_acq0, &pin_rel0);
-	fflush(NULL);
 	fault_follow_next_fork(&ses.fc, true);
-	child = fork();
+	child = spawn_command(args.cmd, NULL, &exec_failed);
+	fault_follow_next_fork(&ses.fc, false);
 	if (child < 0) {
-		pr_err("fork: %s", strerror(errno));
+		ret = spawn_error("pfnscope check", args.cmd[0], -errno, exec_failed);
 		goto out_stop;
 	}
-	if (child == 0) {
-		execvp(args.cmd[0], args.cmd);
-		fprintf(stderr, "pfnscope: cannot run %s: %s\n", args.cmd[0], strerror(errno));
-		_exit(127);
-	}
-	fault_follow_next_fork(&ses.fc, false);
 	if (!plan_hook_active(&ses.plan, HOOK_TASK_FORK))
 		fault_trace_pid(&ses.fc, child);	/* best effort: faults before this are missed */
 	signal(SIGINT, SIG_IGN);	/* ^C goes to the command; we report when it is gone */

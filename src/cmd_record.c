@@ -43,7 +43,8 @@ static const char doc[] =
 	"\n"
 	"The file is written block by block (zlib, CRC-32 each): a recording cut short by a crash "
 	"or a full disk still reports up to its last whole block.\n"
-	"Exit status: 0 done, 2 usage error (bad option, FILE not writable), 3 environment error.";
+	"Exit status: 0 done, 2 usage error (bad option, FILE not writable), 3 environment error, "
+	"126 COMMAND cannot run, 127 COMMAND not found (FILE is then left as it was).";
 
 static const struct argp_option options[] = {
 	{ "output", 'o', "FILE", 0, "Write the recording to FILE (mode 0600); required" },
@@ -187,9 +188,9 @@ int cmd_record(int argc, char **argv)
 		}
 	}
 	stop_on_signals();
-	if (target_start(&args.tgt, &ses)) {
-		pr_err("cannot start the command: %s", strerror(errno));
-		ret = EXIT_ENV;
+	err = target_start(&args.tgt, &ses);
+	if (err) {
+		ret = target_start_error(&args.tgt, "pfnscope record", err);
 		goto out;
 	}
 	fprintf(stderr, "pfnscope: recording %s to %s (^C to stop)\n", what, args.out);

@@ -48,7 +48,8 @@ static const char doc[] =
 	"    pfnscope trace --json -d 10 > ev.ndjson   # NDJSON for 10 s\n"
 	"\n"
 	"Event types (-e): fault, pfn, teardown, pin, unpin, rss, bad-pte, exit, all.\n"
-	"Exit status: 0 done, 2 usage error, 3 environment error (not root, no BTF).";
+	"Exit status: 0 done, 2 usage error, 3 environment error (not root, no BTF), "
+	"126 COMMAND cannot run, 127 COMMAND not found.";
 
 static const struct argp_option options[] = {
 	{ "pid", 'p', "PID", 0, "Trace this process (and the children it forks from now on)" },
@@ -257,6 +258,11 @@ int cmd_trace(int argc, char **argv)
 		goto out;
 	}
 	target_describe(&args.tgt, what, sizeof(what));
+	err = target_start(&args.tgt, &ses);
+	if (err) {
+		ret = target_start_error(&args.tgt, "pfnscope trace", err);
+		goto out;
+	}
 	fprintf(stderr, "pfnscope: tracing %s (^C to stop)\n", what);
 	/* attached and recording into the rings since session_start(): the first line waits for
 	 * the symbols thread (src/session.c: a millisecond where the kernel names addresses
@@ -266,11 +272,6 @@ int cmd_trace(int argc, char **argv)
 	if (!args.json)
 		printf("# pfnscope trace of %s (^C to stop)\n%10s %7s %-15s %-9s %-24s %s\n", what,
 		       "TIME(s)", "PID", "COMM", "EVENT", "VMA", "DETAIL");
-	if (target_start(&args.tgt, &ses)) {
-		pr_err("cannot start the command: %s", strerror(errno));
-		ret = EXIT_ENV;
-		goto out;
-	}
 	t0 = now_s();
 	ret = EXIT_CLEAN;
 	while (!stop_requested) {

@@ -15,6 +15,8 @@ enum {
 	EXIT_USAGE = 2,		/* bad command line or input */
 	EXIT_ENV = 3,		/* environment: not root, no BTF, nothing could attach */
 	EXIT_INTERNAL = 4,	/* a bug or an unexpected kernel/library failure */
+	EXIT_NOEXEC = 126,	/* the command given was found but cannot run (as env(1)) */
+	EXIT_NOTFOUND = 127,	/* the command given was not found */
 };
 
 struct env {

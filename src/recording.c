@@ -15,23 +15,66 @@
 
 #define REC_EVENTS_PER_BLOCK 16384
 
+/* mkostemp() of .NAME.XXXXXX in @path's directory, its name left in @tmp */
+static int temp_beside(const char *path, char *tmp, size_t n)
+{
+	const char *base = strrchr(path, '/');
+	int len;
+
+	base = base ? base + 1 : path;
+	len = snprintf(tmp, n, "%.*s.%s.XXXXXX", (int)(base - path), path, base);
+	if (len < 0 || (size_t)len >= n) {
+		tmp[0] = '\0';
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return mkostemp(tmp, O_CLOEXEC);
+}
+
+/*
+ * Blocks are written as they fill, so that a crash leaves every whole block readable. A new
+ * or plain file is made aside and renamed over @path with the first snapshot (rec_publish()):
+ * a recording that fails to start (a command that cannot run, no privileges) leaves whatever
+ * @path held, where truncating it at once lost an earlier recording. Anything else (a
+ * symbolic link such as /dev/stdout, which a rename would replace, a device, a FIFO) is
+ * opened as it is, truncated and made 0600 only if it is a plain file, and never unlinked:
+ * the fchmod() of whatever O_TRUNC had opened made /dev/null 0600 for `-o /dev/null`.
+ */
 int rec_create(struct rec_writer *w, const char *path)
 {
 	char hdr[16] = REC_MAGIC;
 	__u32 version = REC_VERSION;
+	struct stat sb;
 	int fd;
 
 	memset(w, 0, sizeof(*w));
 	snprintf(w->path, sizeof(w->path), "%s", path);
-	/* written in place, block by block, so that a crash leaves every whole block readable */
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, 0600) || !(w->f = fdopen(fd, "w"))) {
+	w->in_place = !lstat(path, &sb) && !S_ISREG(sb.st_mode);
+	if (!w->in_place) {
+		fd = temp_beside(path, w->tmp, sizeof(w->tmp));
+		if (fd < 0) {
+			w->tmp[0] = '\0';
+			return -errno;
+		}
+	} else {
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		if (!fstat(fd, &sb) && S_ISREG(sb.st_mode) &&
+		    (ftruncate(fd, 0) || fchmod(fd, 0600))) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+	}
+	if (!(w->f = fdopen(fd, "w"))) {
 		int err = -errno;
 
 		close(fd);
-		unlink(path);
+		if (w->tmp[0])
+			unlink(w->tmp);
+		w->tmp[0] = '\0';
 		return err;
 	}
 	memcpy(hdr + 12, &version, sizeof(version));
@@ -155,6 +198,17 @@ static void add_sym(struct rec_writer *w, struct ksyms *ks, unsigned long addr,
 	*len += n;
 }
 
+/* The file made aside takes its name: once, with the first snapshot or at rec_close(). */
+static int rec_publish(struct rec_writer *w)
+{
+	if (!w->tmp[0])
+		return 0;
+	if (rename(w->tmp, w->path))
+		return w->err = -errno;
+	w->tmp[0] = '\0';
+	return 0;
+}
+
 int rec_write_snapshot(struct rec_writer *w, const struct state *st, struct ksyms *ks)
 {
 	const struct state_table *vt = &st->t[ST_VMAS], *ct = &st->t[ST_PIN_STACKS];
@@ -185,20 +239,27 @@ int rec_write_snapshot(struct rec_writer *w, const struct state *st, struct ksym
 		return w->err = err;
 	err = rec_write_block(w, REC_SNAPSHOT, snap, len);
 	free(snap);
-	return err;
+	return err ?: rec_publish(w);
 }
 
 int rec_close(struct rec_writer *w, bool discard)
 {
+	bool made = w->f && !w->in_place;
 	int err;
 
-	if (!discard)
+	if (!discard) {
 		rec_flush_events(w);
+		if (w->f)
+			rec_publish(w);
+	}
 	err = w->err;
 	if (w->f && fclose(w->f) && !err)
 		err = -errno;
-	if (discard)
+	if (w->tmp[0])
+		unlink(w->tmp);		/* discarded before it was ever renamed */
+	else if (discard && made)
 		unlink(w->path);
+	w->tmp[0] = '\0';
 	free(w->ev);
 	free(w->syms);
 	w->f = NULL;

@@ -42,6 +42,8 @@ struct ksyms;
 struct rec_writer {
 	FILE *f;
 	char path[4096];
+	char tmp[4096];		/* the file made aside until its first snapshot; "" once renamed */
+	bool in_place;		/* @path is a device or a FIFO, written as it is */
 	struct trace_rec *ev;	/* events waiting for their block */
 	size_t nr_ev;
 	__u64 events, blocks, raw_bytes, file_bytes;
@@ -50,7 +52,9 @@ struct rec_writer {
 	int err;		/* first write error (-errno); later writes are skipped */
 };
 
-/* Creates @path (mode 0600) and writes the file header. 0 or -errno. */
+/* Writes the file header of a recording to be @path: a file made aside in its directory
+ * (mode 0600) and renamed over @path with the first snapshot, or a device or FIFO @path
+ * written as it is. 0 or -errno. */
 int rec_create(struct rec_writer *w, const char *path);
 int rec_write_block(struct rec_writer *w, __u32 type, const void *data, size_t len);
 /* Buffers one event; a block is written every REC_EVENTS_PER_BLOCK. */

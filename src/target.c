@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "pfnscope.h"
@@ -33,6 +36,54 @@ static bool pid_alive(pid_t pid)
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
 
+/* 0 if @path is a file we may execute, else the errno execve() would give */
+static int exec_access(const char *path)
+{
+	struct stat sb;
+
+	if (stat(path, &sb))
+		return errno;
+	if (!S_ISREG(sb.st_mode) || access(path, X_OK))
+		return EACCES;
+	return 0;
+}
+
+/* The search is execvp()'s: a name with a slash is a path, else each directory of PATH
+ * (glibc's default where it is unset), an empty entry the current directory; a file found
+ * but not executable answers EACCES unless a later directory has one that is. */
+int command_check(const char *prog, const char *cmd)
+{
+	const char *path = getenv("PATH"), *p, *end;
+	char buf[PATH_MAX];
+	int err = ENOENT, e;
+
+	if (!*cmd) {
+		/* execvp("") fails with ENOENT: err stays */
+	} else if (strchr(cmd, '/')) {
+		err = exec_access(cmd);
+	} else {
+		for (p = path ? path : "/bin:/usr/bin"; ; p = end + 1) {
+			end = strchrnul(p, ':');
+			if (snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(end - p), p,
+				     end > p ? "/" : "", cmd) < (int)sizeof(buf)) {
+				e = exec_access(buf);
+				if (!e) {
+					err = 0;
+					break;
+				}
+				if (e == EACCES)
+					err = EACCES;
+			}
+			if (!*end)
+				break;
+		}
+	}
+	if (!err)
+		return 0;
+	fprintf(stderr, "%s: cannot run %s: %s\n", prog, cmd, strerror(err));
+	return err == ENOENT || err == ENOTDIR ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}
+
 int target_check(const struct target *t, const char *prog)
 {
 	if ((t->pid > 0) + !!t->shell_cmd + !!t->argv > 1) {
@@ -43,7 +94,7 @@ int target_check(const struct target *t, const char *prog)
 		fprintf(stderr, "%s: -p %d: no such process (ps -e lists them)\n", prog, t->pid);
 		return EXIT_USAGE;
 	}
-	return 0;
+	return t->argv ? command_check(prog, t->argv[0]) : 0;
 }
 
 int target_start(struct target *t, struct session *s)
@@ -57,26 +108,83 @@ int target_start(struct target *t, struct session *s)
 	}
 	if (!t->shell_cmd && !t->argv)
 		return 0;
-	fflush(NULL);
 	fault_follow_next_fork(&s->fc, true);
-	t->child = fork();
+	t->child = spawn_command(t->argv, t->shell_cmd, &t->exec_failed);
+	fault_follow_next_fork(&s->fc, false);
 	if (t->child < 0) {
-		fault_follow_next_fork(&s->fc, false);
+		t->done = true;
 		return -errno;
 	}
-	if (t->child == 0) {
-		if (t->shell_cmd)
-			execl("/bin/sh", "sh", "-c", t->shell_cmd, (char *)NULL);
-		else
-			execvp(t->argv[0], t->argv);
-		fprintf(stderr, "pfnscope: cannot run %s: %s\n",
-			t->shell_cmd ? "/bin/sh" : t->argv[0], strerror(errno));
-		_exit(127);
-	}
-	fault_follow_next_fork(&s->fc, false);
 	if (!plan_hook_active(&s->plan, HOOK_TASK_FORK))
 		fault_trace_pid(&s->fc, t->child);	/* best effort: earlier faults are missed */
 	return 0;
+}
+
+/*
+ * Whether the exec worked reaches the parent through a close-on-exec pipe: a successful
+ * execve() closes it (EOF), a failed one has the child write its errno first. Without it a
+ * command that cannot run was a child that printed an error and exited 127, after faulting
+ * in pages of pfnscope's own image, and was reported on as if it had run.
+ */
+pid_t spawn_command(char *const argv[], const char *shell_cmd, bool *exec_failed)
+{
+	int fd[2], e = 0;
+	ssize_t n;
+	pid_t pid;
+
+	*exec_failed = false;
+	if (pipe2(fd, O_CLOEXEC))
+		return -1;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		close(fd[0]);
+		close(fd[1]);
+		errno = e;
+		return -1;
+	}
+	if (pid == 0) {
+		close(fd[0]);
+		if (shell_cmd)
+			execl("/bin/sh", "sh", "-c", shell_cmd, (char *)NULL);
+		else
+			execvp(argv[0], argv);
+		e = errno;
+		if (write(fd[1], &e, sizeof(e)) < 0)
+			_exit(EXIT_NOEXEC);
+		_exit(e == ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC);
+	}
+	close(fd[1]);
+	while ((n = read(fd[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(fd[0]);
+	if (n != sizeof(e))
+		return pid;	/* EOF: the exec closed the pipe */
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*exec_failed = true;
+	errno = e;
+	return -1;
+}
+
+int spawn_error(const char *prog, const char *cmd, int err, bool exec_failed)
+{
+	if (!exec_failed) {
+		fprintf(stderr, "%s: cannot start %s: %s\n", prog, cmd, strerror(-err));
+		return EXIT_ENV;
+	}
+	fprintf(stderr, "%s: cannot run %s: %s\n", prog, cmd, strerror(-err));
+	return err == -ENOENT ? EXIT_NOTFOUND : EXIT_NOEXEC;
+}
+
+int target_start_error(const struct target *t, const char *prog, int err)
+{
+	if (t->pid > 0) {
+		fprintf(stderr, "%s: cannot watch pid %d: %s\n", prog, t->pid, strerror(-err));
+		return EXIT_ENV;
+	}
+	return spawn_error(prog, t->shell_cmd ? "/bin/sh" : t->argv[0], err, t->exec_failed);
 }
 
 bool target_gone(struct target *t)

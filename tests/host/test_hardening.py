@@ -151,6 +151,38 @@ for args, leftover in bad:
         ok(not os.path.exists(os.path.join(tmp, leftover)), "%s: no file left" % args[0])
 p = run([PFNSCOPE, "nosuchcommand"])
 ok(p.returncode == 2 and one_line(p), "an unknown subcommand: exit 2, one line", p.stderr)
+
+# a command that cannot run: one line, env(1)'s 127 (not found) or 126 (found, not runnable),
+# no report, no recording, and the recording already there left alone. A file opened for
+# writing passes the search but fails execve() with ETXTBSY: what the exec says reaches
+# pfnscope (src/target.c spawn_command()), not a child that exits 127 after faulting in
+# pfnscope's own image, reported on as if it had run.
+noexec = os.path.join(tmp, "noexec")
+busy = os.path.join(tmp, "busy")
+with open(noexec, "w") as f:
+    f.write("#!/bin/sh\n")
+os.chmod(noexec, 0o644)
+with open("/bin/true", "rb") as src, open(busy, "wb") as dst:
+    dst.write(src.read())
+os.chmod(busy, 0o755)
+held = open(busy, "r+b")        # execve() of it: ETXTBSY
+old = os.path.join(tmp, "old.pfns")
+for target, code, why in (("/nonexistent/cmd", 127, "No such file"),
+                          ("pfnscope-no-such-command", 127, "No such file"),
+                          (noexec, 126, "Permission denied"), (tmp, 126, "Permission denied"),
+                          (busy, 126, "Text file busy")):
+    for cmd in (["check"], ["trace"], ["record", "-o", old]):
+        with open(old, "w") as f:
+            f.write("an earlier recording\n")
+        p = run([PFNSCOPE] + cmd + ["--", target])
+        ok(p.returncode == code and one_line(p) and why in p.stderr and not p.stdout and
+           open(old).read() == "an earlier recording\n",
+           "%s -- %s: exit %d, one line (%s), no report, no recording" %
+           (cmd[0], os.path.basename(target), code, why), (p.returncode, p.stderr, p.stdout[-300:]))
+held.close()
+p = run([PFNSCOPE, "check", "--", busy])
+ok(p.returncode == 0 and "busy" in p.stdout, "the same file runs once nobody writes it",
+   (p.returncode, p.stderr[-300:]))
 ok(not [f for f in os.listdir(tmp) if f.startswith(".") or f.endswith(".tmp")],
    "no temporary file left in the output directory", os.listdir(tmp))
 done()
