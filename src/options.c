@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "pfnscope.h"
 #include "options.h"
 
@@ -70,6 +71,29 @@ const char *severity_name(enum severity s)
 	return sev_names[s];
 }
 
+bool path_in_place(const char *path)
+{
+	struct stat sb;
+
+	return !lstat(path, &sb) && !S_ISREG(sb.st_mode);
+}
+
+int open_in_place(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	struct stat sb;
+
+	if (fd >= 0 && !fstat(fd, &sb) && S_ISREG(sb.st_mode) &&
+	    (ftruncate(fd, 0) || fchmod(fd, 0600))) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
 int output_open(struct output *o, const char *path)
 {
 	int fd;
@@ -80,8 +104,12 @@ int output_open(struct output *o, const char *path)
 		return 0;
 	}
 	snprintf(o->path, sizeof(o->path), "%s", path);
-	snprintf(o->tmp, sizeof(o->tmp), "%s.tmp%d", path, (int)getpid());
-	fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (path_in_place(path)) {
+		fd = open_in_place(path);	/* o->tmp stays "": nothing to rename */
+	} else {
+		snprintf(o->tmp, sizeof(o->tmp), "%s.tmp%d", path, (int)getpid());
+		fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
 	if (fd < 0)
 		return -errno;
 	o->f = fdopen(fd, "w");
@@ -89,7 +117,8 @@ int output_open(struct output *o, const char *path)
 		int err = -errno;
 
 		close(fd);
-		unlink(o->tmp);
+		if (o->tmp[0])
+			unlink(o->tmp);
 		return err;
 	}
 	return 0;
@@ -104,11 +133,14 @@ int output_commit(struct output *o)
 			fflush(o->f);
 		return 0;
 	}
-	if (fflush(o->f) || fsync(fileno(o->f)))
+	/* a device or a pipe written in place has nothing to fsync (EINVAL) or rename */
+	if (fflush(o->f) || (o->tmp[0] && fsync(fileno(o->f))))
 		err = -errno;
 	if (fclose(o->f) && !err)
 		err = -errno;
 	o->f = NULL;
+	if (!o->tmp[0])
+		return err;
 	if (!err && rename(o->tmp, o->path))
 		err = -errno;
 	if (err)
@@ -120,7 +152,8 @@ void output_abort(struct output *o)
 {
 	if (o->f && o->f != stdout) {
 		fclose(o->f);
-		unlink(o->tmp);
+		if (o->tmp[0])
+			unlink(o->tmp);
 	}
 	o->f = NULL;
 }

@@ -46,6 +46,14 @@ struct output {
 	char path[4096];
 	char tmp[4096 + 16];
 };
+/* An output path that is not a plain file (a symbolic link such as /dev/stdout, a device, a
+ * FIFO, a directory) is written as it is: a file made aside and renamed over it would replace
+ * the link or the device node (as root, /dev/null). */
+bool path_in_place(const char *path);
+/* open() for writing as it is; truncated and made 0600 only if it turns out a plain file. */
+int open_in_place(const char *path);
+/* "-" is stdout; a plain or new file is written aside (PATH.tmpPID, 0600) and renamed over
+ * PATH by output_commit(); anything else (path_in_place()) is written as it is. */
 int output_open(struct output *o, const char *path);
 int output_commit(struct output *o);
 void output_abort(struct output *o);

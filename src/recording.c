@@ -9,6 +9,7 @@
 #include <zlib.h>
 #include "pfnscope.h"
 #include "recording.h"
+#include "options.h"
 #include "ksyms.h"
 #include "vma.h"
 #include "gup.h"
@@ -44,29 +45,15 @@ int rec_create(struct rec_writer *w, const char *path)
 {
 	char hdr[16] = REC_MAGIC;
 	__u32 version = REC_VERSION;
-	struct stat sb;
 	int fd;
 
 	memset(w, 0, sizeof(*w));
 	snprintf(w->path, sizeof(w->path), "%s", path);
-	w->in_place = !lstat(path, &sb) && !S_ISREG(sb.st_mode);
-	if (!w->in_place) {
-		fd = temp_beside(path, w->tmp, sizeof(w->tmp));
-		if (fd < 0) {
-			w->tmp[0] = '\0';
-			return -errno;
-		}
-	} else {
-		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-		if (fd < 0)
-			return -errno;
-		if (!fstat(fd, &sb) && S_ISREG(sb.st_mode) &&
-		    (ftruncate(fd, 0) || fchmod(fd, 0600))) {
-			int err = -errno;
-
-			close(fd);
-			return err;
-		}
+	w->in_place = path_in_place(path);
+	fd = w->in_place ? open_in_place(path) : temp_beside(path, w->tmp, sizeof(w->tmp));
+	if (fd < 0) {
+		w->tmp[0] = '\0';
+		return -errno;
 	}
 	if (!(w->f = fdopen(fd, "w"))) {
 		int err = -errno;

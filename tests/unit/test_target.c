@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A command that cannot run is told before anything loads (command_check(): execvp()'s
  * search), or by the exec itself (spawn_command()); recordings are made aside and renamed,
- * so a record that fails to start leaves the file it was given as it was (rec_create()). */
+ * so a record that fails to start leaves the file it was given as it was (rec_create());
+ * outputs that are not plain files (a link, a device) are written as they are, never renamed
+ * over (output_open(), rec_create()). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,6 +22,7 @@
 #include "../../src/pfnscope.h"	/* the exit codes (include/ has the BPF one) */
 #include "target.h"
 #include "recording.h"
+#include "options.h"
 
 static char dir[64];
 
@@ -235,6 +238,54 @@ static void test_recording_device(void **state)
 	assert_int_equal(sb.st_mode & 0777, 0666);
 }
 
+static void test_output_in_place(void **state)
+{
+	char p[128], link[128], buf[64];
+	struct output o;
+	struct stat sb;
+
+	/* a plain file: made aside, renamed at commit; an abort leaves the old one */
+	path_in(p, sizeof(p), "out.json");
+	make_file("out.json", "old\n", 0644);
+	assert_int_equal(output_open(&o, p), 0);
+	fputs("new\n", o.f);
+	output_abort(&o);
+	read_file(p, buf, sizeof(buf));
+	assert_string_equal(buf, "old\n");
+	assert_int_equal(hidden_files(), 0);
+	assert_int_equal(output_open(&o, p), 0);
+	fputs("new\n", o.f);
+	assert_int_equal(output_commit(&o), 0);
+	read_file(p, buf, sizeof(buf));
+	assert_string_equal(buf, "new\n");
+
+	/* a link is written through and stays a link */
+	path_in(link, sizeof(link), "out-link.json");
+	assert_int_equal(symlink(p, link), 0);
+	assert_int_equal(output_open(&o, link), 0);
+	fputs("through\n", o.f);
+	assert_int_equal(output_commit(&o), 0);
+	assert_int_equal(lstat(link, &sb), 0);
+	assert_true(S_ISLNK(sb.st_mode));
+	read_file(p, buf, sizeof(buf));
+	assert_string_equal(buf, "through\n");
+
+	/* a device node stays one, its mode untouched (the rename made /dev/null a file) */
+	path_in(p, sizeof(p), "out-null");
+	if (mknod(p, S_IFCHR | 0666, makedev(1, 3))) {
+		skip();		/* not root */
+		return;
+	}
+	assert_int_equal(chmod(p, 0666), 0);
+	assert_int_equal(output_open(&o, p), 0);
+	fputs("gone\n", o.f);
+	assert_int_equal(output_commit(&o), 0);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_true(S_ISCHR(sb.st_mode));
+	assert_int_equal(sb.st_mode & 0777, 0666);
+	assert_int_equal(output_open(&o, dir), -EISDIR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -243,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_spawn),
 		cmocka_unit_test(test_recording_made_aside),
 		cmocka_unit_test(test_recording_device),
+		cmocka_unit_test(test_output_in_place),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
