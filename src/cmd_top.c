@@ -170,8 +170,7 @@ static void line(int cols, const char *fmt, ...)
 	fputc('\n', stdout);
 }
 
-static void draw(const struct report *r, struct top_row *rows, size_t n, double dt,
-		 __u64 lost, bool tty)
+static void draw(const struct report *r, struct top_row *rows, size_t n, __u64 lost, bool tty)
 {
 	int height, cols, shown = 0;
 	double total = 0;
@@ -190,8 +189,9 @@ static void draw(const struct report *r, struct top_row *rows, size_t n, double 
 		nf += r->findings[i].severity != SEV_NONE;
 	if (tty)
 		fputs("\033[H", stdout);
-	line(cols, "pfnscope top %s  every %.1fs  sort %s  %s", now, dt, sort_names[cur_sort],
-	     tty ? "(q quit, s sort)" : "");
+	/* the interval asked for: the first frame's rates are over its 200 ms baseline */
+	line(cols, "pfnscope top %s  every %gs  sort %s  %s", now, args.interval,
+	     sort_names[cur_sort], tty ? "(q quit, s sort)" : "");
 	line(cols, "faults/s %.0f  vmas %zu  procs %zu  pinned %llu  findings %zu  lost %llu",
 	     total, n, r->nr_procs, (unsigned long long)pins, nf, (unsigned long long)lost);
 	line(cols, "%s", "");
@@ -331,7 +331,7 @@ int cmd_top(int argc, char **argv)
 			if (iter > 0 || !tty) {
 				sort_n(rows, n, sizeof(*rows), cmp_row);
 				if (iter > 0)
-					draw(&r, rows, n, dt, r.drops[DROP_RINGBUF_FULL] +
+					draw(&r, rows, n, r.drops[DROP_RINGBUF_FULL] +
 					     r.drops[DROP_VMA_MAP_FULL] + r.drops[DROP_VMA_LOOKUP] +
 					     r.drops[DROP_VMA_NONE], tty);
 			}

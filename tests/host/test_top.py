@@ -65,6 +65,10 @@ storm.wait()
 p = run([PFNSCOPE, "top", "-n", "1", "-i", "0.2"])
 ok(p.returncode == 0 and "FAULTS/s" in p.stdout and "\033[" not in p.stdout,
    "top -n 1 without a terminal prints one plain frame", p.stdout[:400] + p.stderr)
+# the header names the interval asked for, also on the first frame (rates over 200 ms)
+p = run([PFNSCOPE, "top", "-n", "2", "-i", "0.5"])
+ok(p.returncode == 0 and p.stdout.count("every 0.5s") == 2,
+   "top -i 0.5: every frame's header says every 0.5s", p.stdout[:400] + p.stderr)
 for bad in (["-i", "0"], ["-s", "nope"], ["-p", "999999"], ["-n", "x"]):
     p = run([PFNSCOPE, "top"] + bad)
     ok(p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1,
