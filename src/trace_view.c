@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <json-c/json.h>
+#include <bpf/bpf.h>
 #include "pfnscope.h"
 #include "session.h"
 #include "collect.h"
@@ -106,6 +107,40 @@ static void update_row(struct trace_view *tv, struct vma_row *v, const struct vm
  * deleted from the map stay known, so a late record still has its name, until the index
  * holds more than twice the map's rows, when it starts over from this read.
  */
+static int cmp_tv_comm(const void *a, const void *b)
+{
+	__u32 x = ((const struct tv_comm *)a)->pid, y = ((const struct tv_comm *)b)->pid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A snapshot's process rows with a comm (set when the group leader exited), by pid. */
+static int index_exited(struct trace_view *tv, const struct state_table *t)
+{
+	struct tv_comm *ex;
+	size_t n = 0;
+
+	if (!t->n || t->ksz != sizeof(__u32) || t->vsz < sizeof(struct proc_val))
+		return 0;
+	ex = malloc(t->n * sizeof(*ex));
+	if (!ex)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct proc_val *pv = st_val(t, i);
+
+		if (!pv->comm[0])
+			continue;
+		memcpy(&ex[n].pid, st_key(t, i), sizeof(ex[n].pid));
+		snprintf(ex[n].comm, sizeof(ex[n].comm), "%.*s", (int)sizeof(pv->comm), pv->comm);
+		n++;
+	}
+	sort_n(ex, n, sizeof(*ex), cmp_tv_comm);
+	free(tv->exited);
+	tv->exited = ex;
+	tv->nr_exited = n;
+	return 0;
+}
+
 int trace_view_index(struct trace_view *tv, const struct state *st)
 {
 	const struct state_table *t = &st->t[ST_VMAS];
@@ -113,6 +148,9 @@ int trace_view_index(struct trace_view *tv, const struct state *st)
 	struct vma_row **by;
 	struct tv_chunk *c;
 	int err = 0;
+
+	if (!tv->ses && index_exited(tv, &st->t[ST_PROCS]))
+		return -ENOMEM;
 
 	if (tv->nr_by_id > 2 * t->n + 4096)
 		drop_index(tv);
@@ -224,7 +262,33 @@ static int hold(struct trace_view *tv, const struct trace_rec *e)
 	return 0;
 }
 
-/* comm of @pid, from /proc/PID/comm at most every half second (it changes at exec) */
+/* The comm the kernel had for @pid when its group leader exited (bpf/fault.bpf.c task_exit
+ * keeps it in the process row): a live session's map, a replay's snapshot. false if none. */
+static bool exited_comm(struct trace_view *tv, __u32 pid, char *comm, size_t n)
+{
+	if (tv->ses) {
+		struct proc_val pv;
+		int fd = tv->ses->fds.fd[ST_PROCS];
+
+		if (fd < 0 || bpf_map_lookup_elem(fd, &pid, &pv) || !pv.comm[0])
+			return false;
+		snprintf(comm, n, "%.*s", (int)sizeof(pv.comm), pv.comm);
+		return true;
+	} else {
+		struct tv_comm key = { .pid = pid }, *c;
+
+		c = tv->nr_exited ? bsearch(&key, tv->exited, tv->nr_exited, sizeof(key),
+					    cmp_tv_comm) : NULL;
+		if (!c)
+			return false;
+		snprintf(comm, n, "%s", c->comm);
+		return true;
+	}
+}
+
+/* comm of @pid, from /proc/PID/comm at most every half second (it changes at exec); a
+ * process gone by the time its records are printed (a short one is gone before the next
+ * drain) or a replay's has the comm it exited with */
 static const char *comm_of(struct trace_view *tv, __u32 pid)
 {
 	struct comm_slot *c = &tv->comms[pid % TRACE_COMM_SLOTS];
@@ -245,11 +309,21 @@ static const char *comm_of(struct trace_view *tv, __u32 pid)
 			if (fgets(c->comm, sizeof(c->comm), f))
 				c->comm[strcspn(c->comm, "\n")] = '\0';
 			fclose(f);
+		} else {
+			exited_comm(tv, pid, c->comm, sizeof(c->comm));
 		}
 		c->pid = pid;
 		c->read_ns = now;
 	}
 	return c->comm;
+}
+
+/* The comm of @e's process when its VMA row was made (an event before an exec names the
+ * image it ran then, not the one /proc shows now), else what comm_of() finds. */
+static const char *event_comm(struct trace_view *tv, const struct trace_rec *e,
+			      const struct vma_row *v)
+{
+	return v && v->key.tgid == e->tgid && v->val.comm[0] ? v->val.comm : comm_of(tv, e->tgid);
 }
 
 static bool seen_before(struct trace_view *tv, __u64 vma_id, int rule)
@@ -318,6 +392,7 @@ static void print_finding(struct trace_view *tv, const struct trace_rec *e, int 
 		json_object_object_add(o, "rule", json_object_new_string(rules[rule].id));
 		json_object_object_add(o, "severity", json_object_new_string(severity_name(sev)));
 		json_object_object_add(o, "pid", json_object_new_int64(e->tgid));
+		json_object_object_add(o, "comm", json_object_new_string(event_comm(tv, e, v)));
 		if (v) {
 			json_object_object_add(o, "vma", json_object_new_string(v->name));
 			json_object_object_add(o, "module", json_object_new_string(v->module));
@@ -338,7 +413,7 @@ static void print_finding(struct trace_view *tv, const struct trace_rec *e, int 
 		return;
 	}
 	fprintf(tv->out, "%10.6f %7u %-15.15s FINDING   %s %s: %s (%s, %s)\n", t, e->tgid,
-		comm_of(tv, e->tgid), severity_name(sev), rules[rule].id, rules[rule].summary,
+		event_comm(tv, e, v), severity_name(sev), rules[rule].id, rules[rule].summary,
 		v ? v->name : "?", v ? v->fault_handler : "?");
 }
 
@@ -392,6 +467,7 @@ static void print_json(struct trace_view *tv, const struct trace_rec *e,
 	json_object_object_add(o, "t", json_object_new_double(t));
 	json_object_object_add(o, "type", json_object_new_string(trace_type_name(e->type)));
 	json_object_object_add(o, "pid", json_object_new_int64(e->tgid));
+	json_object_object_add(o, "comm", json_object_new_string(event_comm(tv, e, v)));
 	json_object_object_add(o, "tid", json_object_new_int64(e->tid));
 	if (v) {
 		json_object_object_add(o, "vma", json_object_new_string(v->name));
@@ -471,7 +547,7 @@ static int show(struct trace_view *tv, const struct trace_rec *e)
 			vma_label(v, vl, sizeof(vl));
 			detail(e, &p, d, sizeof(d));
 			fprintf(tv->out, "%10.6f %7u %-15.15s %-9s %-24.24s %s\n", t, e->tgid,
-				comm_of(tv, e->tgid), trace_type_name(e->type), vl, d);
+				event_comm(tv, e, v), trace_type_name(e->type), vl, d);
 		}
 	}
 	if (rule >= 0)
@@ -525,6 +601,9 @@ void trace_view_free(struct trace_view *tv)
 	tv->nr_held = tv->cap_held = 0;
 	free(tv->by_id);
 	free(tv->seen);
+	free(tv->exited);
 	tv->by_id = NULL;
 	tv->seen = NULL;
+	tv->exited = NULL;
+	tv->nr_exited = 0;
 }

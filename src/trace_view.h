@@ -19,6 +19,11 @@ struct comm_slot {
 
 struct tv_chunk;
 
+struct tv_comm {
+	__u32 pid;
+	char comm[PFNSCOPE_COMM_LEN];
+};
+
 struct trace_view {
 	/* where VMA rows come from: a live session's maps, or a recording's snapshot */
 	struct session *ses;
@@ -47,13 +52,17 @@ struct trace_view {
 	struct { __u64 vma_id; int rule; } *seen;
 	size_t nr_seen, cap_seen;
 	struct comm_slot comms[TRACE_COMM_SLOTS];
+	/* a replay's comms of exited processes, from its snapshot's process rows, by pid */
+	struct tv_comm *exited;
+	size_t nr_exited;
 };
 
 /* Parses "fault,pfn,pin" into a type mask; -1 on an unknown name. */
 int trace_parse_types(const char *list, unsigned int *mask);
 const char *trace_type_name(int type);
 /* Adds the VMA rows of @st (a live read or a recording snapshot) to the id index: new rows
- * named, known ones updated. 0 or -ENOMEM. */
+ * named, known ones updated; the comms of exited processes from its process rows, where it
+ * has them (a recording's snapshot). 0 or -ENOMEM. */
 int trace_view_index(struct trace_view *tv, const struct state *st);
 /* Handles one event: prints it (and any finding it makes) unless filtered, or holds it (and
  * what follows) until the VMA rows are read again. 0 or -errno (-EPIPE: output closed). */
