@@ -114,6 +114,66 @@ static int cmp_tv_comm(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static size_t newest_slot(const struct trace_view *tv, __u32 pid)
+{
+	size_t i = (pid * 0x9E3779B1u) & (tv->cap_newest - 1);
+
+	while (tv->newest[i].pid && tv->newest[i].pid != pid)
+		i = (i + 1) & (tv->cap_newest - 1);
+	return i;
+}
+
+/* Notes that @pid has a row made under @comm in address space @mm; keeps the newest (ids
+ * grow: an exec's new mm is seen after the one it replaces). -ENOMEM where it cannot grow. */
+static int note_mm(struct trace_view *tv, __u32 pid, __u64 mm, const char *comm)
+{
+	size_t i;
+
+	if (!pid || !mm)
+		return 0;
+	if (2 * (tv->nr_newest + 1) > tv->cap_newest) {
+		size_t cap = tv->cap_newest ? 2 * tv->cap_newest : 1024, old = tv->cap_newest;
+		typeof(tv->newest) prev = tv->newest;
+
+		tv->newest = calloc(cap, sizeof(*tv->newest));
+		if (!tv->newest) {
+			tv->newest = prev;
+			return -ENOMEM;
+		}
+		tv->cap_newest = cap;
+		for (size_t k = 0; k < old; k++)
+			if (prev[k].pid)
+				tv->newest[newest_slot(tv, prev[k].pid)] = prev[k];
+		free(prev);
+	}
+	i = newest_slot(tv, pid);
+	if (!tv->newest[i].pid) {
+		tv->newest[i].pid = pid;
+		tv->nr_newest++;
+	}
+	if (mm > tv->newest[i].mm || (mm == tv->newest[i].mm && !tv->newest[i].comm[0])) {
+		tv->newest[i].mm = mm;
+		snprintf(tv->newest[i].comm, sizeof(tv->newest[i].comm), "%.*s",
+			 PFNSCOPE_COMM_LEN - 1, comm);
+	}
+	return 0;
+}
+
+/* @pid's newest address space among the rows (0 if none), and a row's comm in it */
+static __u64 newest_mm(const struct trace_view *tv, __u32 pid, const char **comm)
+{
+	size_t i;
+
+	if (!tv->cap_newest)
+		return 0;
+	i = newest_slot(tv, pid);
+	if (!tv->newest[i].pid)
+		return 0;
+	if (comm)
+		*comm = tv->newest[i].comm;
+	return tv->newest[i].mm;
+}
+
 /* A snapshot's process rows with a comm (set when the group leader exited), by pid. */
 static int index_exited(struct trace_view *tv, const struct state_table *t)
 {
@@ -160,6 +220,13 @@ int trace_view_index(struct trace_view *tv, const struct state *st)
 	for (size_t i = 0; i < t->n; i++) {
 		const struct vma_val *val = st_val(t, i);
 		struct vma_row *v = val->id ? find_id(tv, val->id) : NULL;
+		__u32 tgid;
+
+		memcpy(&tgid, st_key(t, i), sizeof(tgid));	/* vma_key.tgid */
+		if (note_mm(tv, tgid, val->mm, val->comm)) {
+			free(fresh);
+			return -ENOMEM;
+		}
 
 		if (v)
 			update_row(tv, v, st_key(t, i), val);
@@ -318,12 +385,28 @@ static const char *comm_of(struct trace_view *tv, __u32 pid)
 	return c->comm;
 }
 
-/* The comm of @e's process when its VMA row was made (an event before an exec names the
- * image it ran then, not the one /proc shows now), else what comm_of() finds. */
+/* What comm_of() finds (the process's name now, or the one it exited with), except for an
+ * event in an address space the process left by an exec: the name its VMA row was made under
+ * (the forked copy's, sh or pfnscope), not the image /proc names now. The row's own comm is
+ * the name of the thread that first faulted it, which for a process with named threads is
+ * not the process's: it is used only there. */
 static const char *event_comm(struct trace_view *tv, const struct trace_rec *e,
 			      const struct vma_row *v)
 {
-	return v && v->key.tgid == e->tgid && v->val.comm[0] ? v->val.comm : comm_of(tv, e->tgid);
+	bool row = v && v->key.tgid == e->tgid && v->val.comm[0];
+	const char *c, *latest = "";
+
+	if (row && v->val.mm && v->val.mm < newest_mm(tv, e->tgid, NULL))
+		return v->val.comm;
+	c = comm_of(tv, e->tgid);
+	if (strcmp(c, "?"))
+		return c;
+	/* a process a replay's last snapshot still saw alive has no exit name: the name its
+	 * rows were made under */
+	if (row)
+		return v->val.comm;
+	newest_mm(tv, e->tgid, &latest);
+	return latest[0] ? latest : c;
 }
 
 static bool seen_before(struct trace_view *tv, __u64 vma_id, int rule)
@@ -602,8 +685,11 @@ void trace_view_free(struct trace_view *tv)
 	free(tv->by_id);
 	free(tv->seen);
 	free(tv->exited);
+	free(tv->newest);
 	tv->by_id = NULL;
 	tv->seen = NULL;
 	tv->exited = NULL;
 	tv->nr_exited = 0;
+	tv->newest = NULL;
+	tv->cap_newest = tv->nr_newest = 0;
 }

@@ -55,6 +55,10 @@ struct trace_view {
 	/* a replay's comms of exited processes, from its snapshot's process rows, by pid */
 	struct tv_comm *exited;
 	size_t nr_exited;
+	/* the newest address space (mm_val.id) of each pid among the rows, and the comm of a row
+	 * in it: open addressing */
+	struct { __u32 pid; __u64 mm; char comm[PFNSCOPE_COMM_LEN]; } *newest;
+	size_t cap_newest, nr_newest;
 };
 
 /* Parses "fault,pfn,pin" into a type mask; -1 on an unknown name. */

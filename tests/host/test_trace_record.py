@@ -123,29 +123,33 @@ def comms_by_pid(events):
     return by, exits
 
 
-def check_short(name, by, exits):
+def check_short(name, exact, by, exits):
     first = min(by) if by else 0
     ok(len(by) == 3 and not any("?" in c or None in c for c in by.values()),
        "%s: the events of sh, true and ls all have a COMM" % name, dict(by))
     ok(sorted(exits.values()) == ["ls", "sh", "true"] and exits.get(first) == "sh",
        "%s: each exit event has the name the process exited with" % name, exits)
-    ok(by[first]["pfnscope"] > 0 and by[first]["sh"] > 0,
+    # live, an event before an exec is named as it was only once trace has read a row of the
+    # address space after it (trace reads the rows when a record names one it lacks, so most
+    # runs have); a replay reads them all first
+    pre = by[first]["pfnscope"] > 0 if exact else True
+    ok(pre and by[first]["sh"] > 0 and set(by[first]) <= {"pfnscope", "sh"},
        "%s: pfnscope's copy faults as pfnscope before its exec of sh, then as sh" % name,
        dict(by))
     kids = [pid for pid in by if pid != first]
     ok(all(by[k][exits.get(k)] > 0 and set(by[k]) <= {"sh", exits.get(k)} for k in kids),
-       "%s: the children fault as sh (forked) and then as what they exec" % name, dict(by))
+       "%s: the children fault as what they exec (as sh if at all before)" % name, dict(by))
 
 
 p = go([PFNSCOPE, "trace", "--json", "-e", "fault,rss,exit", "--"] + SHORT)
 objs, bad = ndjson(p.stdout)
-check_short("trace --json", *comms_by_pid((o["pid"], o.get("comm"), o["type"]) for o in objs
+check_short("trace --json", False, *comms_by_pid((o["pid"], o.get("comm"), o["type"]) for o in objs
                                           if o.get("type") in ("fault", "rss", "exit")))
 rec_short = os.path.join(tmp, "short.pfns")
 p = go([PFNSCOPE, "record", "-o", rec_short, "--"] + SHORT)
 p = go([PFNSCOPE, "report", rec_short, "--events"])
 rows = [EV.match(line) for line in p.stdout.splitlines()]
-check_short("report --events", *comms_by_pid((int(r.group(2)), r.group(3).strip(), r.group(4))
+check_short("report --events", True, *comms_by_pid((int(r.group(2)), r.group(3).strip(), r.group(4))
                                              for r in rows if r))
 
 # ---- every event names its VMA, also for VMAs made while trace re-reads its rows: manyvmas makes
