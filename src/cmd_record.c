@@ -193,6 +193,13 @@ int cmd_record(int argc, char **argv)
 		ret = target_start_error(&args.tgt, "pfnscope record", err);
 		goto out;
 	}
+	/* under way: from here a killed recorder leaves its blocks at FILE */
+	err = rec_publish(&w);
+	if (err) {
+		pr_err("cannot rename the recording to %s: %s", args.out, strerror(-err));
+		ret = EXIT_ENV;
+		goto out;
+	}
 	fprintf(stderr, "pfnscope: recording %s to %s (^C to stop)\n", what, args.out);
 	t0 = now_s();
 	next_snap = t0 + args.interval;

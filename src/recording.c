@@ -34,9 +34,10 @@ static int temp_beside(const char *path, char *tmp, size_t n)
 
 /*
  * Blocks are written as they fill, so that a crash leaves every whole block readable. A new
- * or plain file is made aside and renamed over @path with the first snapshot (rec_publish()):
- * a recording that fails to start (a command that cannot run, no privileges) leaves whatever
- * @path held, where truncating it at once lost an earlier recording. Anything else (a
+ * or plain file is made aside and renamed over @path once the recording is under way
+ * (rec_publish()): a recording that fails to start (a command that cannot run, a failed
+ * attach) leaves whatever @path held, where truncating it at once lost an earlier recording.
+ * Anything else (a
  * symbolic link such as /dev/stdout, which a rename would replace, a device, a FIFO) is
  * opened as it is, truncated and made 0600 only if it is a plain file, and never unlinked:
  * the fchmod() of whatever O_TRUNC had opened made /dev/null 0600 for `-o /dev/null`.
@@ -185,8 +186,7 @@ static void add_sym(struct rec_writer *w, struct ksyms *ks, unsigned long addr,
 	*len += n;
 }
 
-/* The file made aside takes its name: once, with the first snapshot or at rec_close(). */
-static int rec_publish(struct rec_writer *w)
+int rec_publish(struct rec_writer *w)
 {
 	if (!w->tmp[0])
 		return 0;
@@ -226,7 +226,7 @@ int rec_write_snapshot(struct rec_writer *w, const struct state *st, struct ksym
 		return w->err = err;
 	err = rec_write_block(w, REC_SNAPSHOT, snap, len);
 	free(snap);
-	return err ?: rec_publish(w);
+	return err;
 }
 
 int rec_close(struct rec_writer *w, bool discard)

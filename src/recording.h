@@ -42,7 +42,7 @@ struct ksyms;
 struct rec_writer {
 	FILE *f;
 	char path[4096];
-	char tmp[4096];		/* the file made aside until its first snapshot; "" once renamed */
+	char tmp[4096];		/* the file made aside until rec_publish(); "" once renamed */
 	bool in_place;		/* @path is a device or a FIFO, written as it is */
 	struct trace_rec *ev;	/* events waiting for their block */
 	size_t nr_ev;
@@ -53,9 +53,12 @@ struct rec_writer {
 };
 
 /* Writes the file header of a recording to be @path: a file made aside in its directory
- * (mode 0600) and renamed over @path with the first snapshot, or a device or FIFO @path
- * written as it is. 0 or -errno. */
+ * (mode 0600) and renamed over @path by rec_publish(), or a device or FIFO @path written as
+ * it is. 0 or -errno. */
 int rec_create(struct rec_writer *w, const char *path);
+/* The file made aside takes its name (once; also at rec_close() unless discarded): called
+ * when the recording is under way, so that a crash from then on leaves it at @path. */
+int rec_publish(struct rec_writer *w);
 int rec_write_block(struct rec_writer *w, __u32 type, const void *data, size_t len);
 /* Buffers one event; a block is written every REC_EVENTS_PER_BLOCK. */
 int rec_add_event(struct rec_writer *w, const struct trace_rec *e);

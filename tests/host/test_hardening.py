@@ -180,6 +180,17 @@ for target, code, why in (("/nonexistent/cmd", 127, "No such file"),
            "%s -- %s: exit %d, one line (%s), no report, no recording" %
            (cmd[0], os.path.basename(target), code, why), (p.returncode, p.stderr, p.stdout[-300:]))
 held.close()
+# once under way a recording has its name, before any snapshot: a recorder killed then leaves
+# its blocks at FILE, not in the file made aside
+rec = subprocess.Popen([PFNSCOPE, "record", "-o", old, "-i", "60", "--", "sleep", "1"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+line = rec.stderr.readline()
+head = open(old, "rb").read(12) if os.path.exists(old) else b""
+aside = [f for f in os.listdir(tmp) if f.startswith(".old.pfns.")]
+rec.wait()
+ok("recording" in line and head == b"PFNSCOPE-REC" and not aside,
+   "record: FILE is the recording as soon as it is under way, before its first snapshot",
+   (line, head, aside))
 p = run([PFNSCOPE, "check", "--", busy])
 ok(p.returncode == 0 and "busy" in p.stdout, "the same file runs once nobody writes it",
    (p.returncode, p.stderr[-300:]))
