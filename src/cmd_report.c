@@ -136,6 +136,28 @@ int cmd_report(int argc, char **argv)
 		goto out;
 	}
 	replay_read(&rp, &rd);
+	if (rp.have_meta && !rp.have_snapshot && rp.nr_ev) {
+		/* a recorder killed before its first snapshot (-i longer than it ran): its events
+		 * are all there is; no VMA rows name them and no table can be built */
+		if (!args.events) {
+			pr_err("%s: no snapshot in the recording (interrupted before its first), only "
+			       "%zu events: 'pfnscope report %s --events' replays them", args.file,
+			       rp.nr_ev, args.file);
+			goto out;
+		}
+		pr_warn("%s has no snapshot (interrupted before its first): its %zu events "
+			"without VMA names, and no tables or findings", args.file, rp.nr_ev);
+		err = replay_build(&rp, &rep);	/* its symbols and iomem; the tables empty */
+		if (err) {
+			pr_err("%s: %s", args.file, strerror(-err));
+			goto out;
+		}
+		replay_events(&rp, rp.ks, rp.io, &pol);
+		printf("recording: %u blocks, %zu events, 0 snapshots%s\n", rp.blocks, rp.nr_ev,
+		       rd.damage[0] ? " (damaged: see above)" : "");
+		ret = EXIT_CLEAN;
+		goto out;
+	}
 	if (!rp.have_meta || !rp.have_snapshot) {
 		pr_err("%s: no %s in the recording%s%s", args.file,
 		       rp.have_meta ? "snapshot" : "header", rd.damage[0] ? ": damaged at " : "",

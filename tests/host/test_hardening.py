@@ -5,6 +5,7 @@ killed with SIGKILL leaves nothing (trace) or state the next agent continues; no
 bad options and unwritable outputs give one line, the documented exit code and no file."""
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -191,6 +192,29 @@ rec.wait()
 ok("recording" in line and head == b"PFNSCOPE-REC" and not aside,
    "record: FILE is the recording as soon as it is under way, before its first snapshot",
    (line, head, aside))
+# a recorder killed before its first snapshot: report names --events, which replays the event
+# blocks written (whole blocks of 16,384: the rest died with it) without VMA names
+killed = os.path.join(tmp, "killed.pfns")
+rec = subprocess.Popen([PFNSCOPE, "record", "-o", killed, "-i", "600", "--", "sh", "-c",
+                        "%s 32 2 >/dev/null; sleep 30" % storm],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+rec.stderr.readline()
+time.sleep(3)
+rec.kill()
+rec.wait()
+run(["pkill", "-f", "%s 32 2 >/dev/null; sleep 30" % storm])
+p = run([PFNSCOPE, "report", killed])
+ok(p.returncode == 2 and one_line(p) and "--events" in p.stderr,
+   "report of a recording killed before its first snapshot: exit 2, one line naming --events",
+   p.stderr)
+p = run([PFNSCOPE, "report", killed, "--events"])
+m = re.search(r"recording: \d+ blocks, (\d+) events, 0 snapshots", p.stdout)
+n = int(m.group(1)) if m else 0
+faults = len([x for x in p.stdout.splitlines() if re.match(r"\s*[0-9.]+\s+\d+ .{15} fault ", x)])
+ok(p.returncode == 0 and n >= 16384 and n % 16384 == 0 and faults > 0 and
+   "no snapshot" in p.stderr,
+   "report --events replays its %d events (%d faults), warned there is no snapshot" %
+   (n, faults), (p.returncode, p.stderr, p.stdout[-300:]))
 p = run([PFNSCOPE, "check", "--", busy])
 ok(p.returncode == 0 and "busy" in p.stdout, "the same file runs once nobody writes it",
    (p.returncode, p.stderr[-300:]))
