@@ -125,7 +125,12 @@ static double now_s(void)
 static int snapshot(struct session *s, struct rec_writer *w, __u64 *lost)
 {
 	struct state st = {};
-	int err = session_read(s, &st, ST_MASK_ALL);
+	int err;
+
+	/* the events so far go to the file first: a recorder killed later loses at most the last
+	 * interval's, not a block's worth (16,384 events, hours at a quiet driver's rate) */
+	rec_flush_events(w);
+	err = session_read(s, &st, ST_MASK_ALL);
 
 	if (!err)
 		err = rec_write_snapshot(w, &st, session_ksyms(s));

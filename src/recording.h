@@ -60,7 +60,8 @@ int rec_create(struct rec_writer *w, const char *path);
  * when the recording is under way, so that a crash from then on leaves it at @path. */
 int rec_publish(struct rec_writer *w);
 int rec_write_block(struct rec_writer *w, __u32 type, const void *data, size_t len);
-/* Buffers one event; a block is written every REC_EVENTS_PER_BLOCK. */
+/* Buffers one event; a block is written every REC_EVENTS_PER_BLOCK, and by
+ * rec_flush_events() (record calls it before each snapshot). */
 int rec_add_event(struct rec_writer *w, const struct trace_rec *e);
 int rec_flush_events(struct rec_writer *w);
 /* Writes the symbols @st refers to that are not written yet, then the snapshot. */
