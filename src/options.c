@@ -94,6 +94,24 @@ int open_in_place(const char *path)
 	return fd;
 }
 
+int open_aside(const char *path, char *tmp, size_t n)
+{
+	const char *base = strrchr(path, '/');
+	int len, fd;
+
+	base = base ? base + 1 : path;
+	len = snprintf(tmp, n, "%.*s.%s.XXXXXX", (int)(base - path), path, base);
+	if (len < 0 || (size_t)len >= n) {
+		tmp[0] = '\0';
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		tmp[0] = '\0';
+	return fd;
+}
+
 int output_open(struct output *o, const char *path)
 {
 	int fd;
@@ -104,12 +122,8 @@ int output_open(struct output *o, const char *path)
 		return 0;
 	}
 	snprintf(o->path, sizeof(o->path), "%s", path);
-	if (path_in_place(path)) {
-		fd = open_in_place(path);	/* o->tmp stays "": nothing to rename */
-	} else {
-		snprintf(o->tmp, sizeof(o->tmp), "%s.tmp%d", path, (int)getpid());
-		fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	}
+	/* o->tmp stays "" in place: nothing to rename */
+	fd = path_in_place(path) ? open_in_place(path) : open_aside(path, o->tmp, sizeof(o->tmp));
 	if (fd < 0)
 		return -errno;
 	o->f = fdopen(fd, "w");

@@ -52,8 +52,11 @@ struct output {
 bool path_in_place(const char *path);
 /* open() for writing as it is; truncated and made 0600 only if it turns out a plain file. */
 int open_in_place(const char *path);
-/* "-" is stdout; a plain or new file is written aside (PATH.tmpPID, 0600) and renamed over
- * PATH by output_commit(); anything else (path_in_place()) is written as it is. */
+/* A file to be renamed over @path once whole: .NAME.XXXXXX in its directory, mode 0600
+ * (mkostemp()), its name left in @tmp ("" on failure). fd or -1 with errno. */
+int open_aside(const char *path, char *tmp, size_t n);
+/* "-" is stdout; a plain or new file is written aside (open_aside()) and renamed over PATH by
+ * output_commit(); anything else (path_in_place()) is written as it is. */
 int output_open(struct output *o, const char *path);
 int output_commit(struct output *o);
 void output_abort(struct output *o);

@@ -16,22 +16,6 @@
 
 #define REC_EVENTS_PER_BLOCK 16384
 
-/* mkostemp() of .NAME.XXXXXX in @path's directory, its name left in @tmp */
-static int temp_beside(const char *path, char *tmp, size_t n)
-{
-	const char *base = strrchr(path, '/');
-	int len;
-
-	base = base ? base + 1 : path;
-	len = snprintf(tmp, n, "%.*s.%s.XXXXXX", (int)(base - path), path, base);
-	if (len < 0 || (size_t)len >= n) {
-		tmp[0] = '\0';
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return mkostemp(tmp, O_CLOEXEC);
-}
-
 /*
  * Blocks are written as they fill, so that a crash leaves every whole block readable. A new
  * or plain file is made aside and renamed over @path once the recording is under way
@@ -51,11 +35,9 @@ int rec_create(struct rec_writer *w, const char *path)
 	memset(w, 0, sizeof(*w));
 	snprintf(w->path, sizeof(w->path), "%s", path);
 	w->in_place = path_in_place(path);
-	fd = w->in_place ? open_in_place(path) : temp_beside(path, w->tmp, sizeof(w->tmp));
-	if (fd < 0) {
-		w->tmp[0] = '\0';
+	fd = w->in_place ? open_in_place(path) : open_aside(path, w->tmp, sizeof(w->tmp));
+	if (fd < 0)
 		return -errno;
-	}
 	if (!(w->f = fdopen(fd, "w"))) {
 		int err = -errno;
 

@@ -99,6 +99,72 @@ static void update_row(struct trace_view *tv, struct vma_row *v, const struct vm
 		collect_vma_names(v, tv->ks);
 }
 
+/* @pid's entry of the per-process table (open addressing); a new one with @add, NULL where
+ * there is none or it cannot grow */
+static struct tv_proc *proc_of(struct trace_view *tv, __u32 pid, bool add)
+{
+	size_t i;
+
+	if (add && 2 * (tv->nr_procs + 1) > tv->cap_procs) {
+		size_t cap = tv->cap_procs ? 2 * tv->cap_procs : 1024, old = tv->cap_procs;
+		struct tv_proc *prev = tv->procs;
+
+		tv->procs = calloc(cap, sizeof(*tv->procs));
+		if (!tv->procs) {
+			tv->procs = prev;
+			return NULL;
+		}
+		tv->cap_procs = cap;
+		tv->nr_procs = 0;
+		for (size_t k = 0; k < old; k++)
+			if (prev[k].pid)
+				*proc_of(tv, prev[k].pid, true) = prev[k];
+		free(prev);
+	}
+	if (!pid || !tv->cap_procs)
+		return NULL;
+	for (i = (pid * 0x9E3779B1u) & (tv->cap_procs - 1); tv->procs[i].pid != pid;
+	     i = (i + 1) & (tv->cap_procs - 1))
+		if (!tv->procs[i].pid) {
+			if (!add)
+				return NULL;
+			tv->procs[i].pid = pid;
+			tv->nr_procs++;
+			break;
+		}
+	return &tv->procs[i];
+}
+
+/* A new row: its process's newest address space among the rows (ids grow: an exec's new mm
+ * is seen after the one it replaces) and a comm a row of it was made under */
+static int note_mm(struct trace_view *tv, const struct vma_row *v)
+{
+	struct tv_proc *p;
+
+	if (!v->key.tgid || !v->val.mm)
+		return 0;
+	p = proc_of(tv, v->key.tgid, true);
+	if (!p)
+		return -ENOMEM;
+	if (v->val.mm > p->mm || (v->val.mm == p->mm && !p->comm[0])) {
+		p->mm = v->val.mm;
+		snprintf(p->comm, sizeof(p->comm), "%.*s", (int)sizeof(p->comm) - 1, v->val.comm);
+	}
+	return 0;
+}
+
+/* @pid's newest address space among the rows (0 if none), and a row's comm in it */
+static __u64 newest_mm(struct trace_view *tv, __u32 pid, const char **comm)
+{
+	struct tv_proc *p = proc_of(tv, pid, false);
+
+	if (!p)
+		return 0;
+	if (comm)
+		*comm = p->comm;
+	return p->mm;
+}
+
 /*
  * Adds the VMA rows of @st to the index: a row already known is updated, a new one named
  * (handler, vm_ops and module from the symbols) once. A live trace re-reads the rows often
@@ -107,100 +173,6 @@ static void update_row(struct trace_view *tv, struct vma_row *v, const struct vm
  * deleted from the map stay known, so a late record still has its name, until the index
  * holds more than twice the map's rows, when it starts over from this read.
  */
-static int cmp_tv_comm(const void *a, const void *b)
-{
-	__u32 x = ((const struct tv_comm *)a)->pid, y = ((const struct tv_comm *)b)->pid;
-
-	return x < y ? -1 : x > y;
-}
-
-static size_t newest_slot(const struct trace_view *tv, __u32 pid)
-{
-	size_t i = (pid * 0x9E3779B1u) & (tv->cap_newest - 1);
-
-	while (tv->newest[i].pid && tv->newest[i].pid != pid)
-		i = (i + 1) & (tv->cap_newest - 1);
-	return i;
-}
-
-/* Notes that @pid has a row made under @comm in address space @mm; keeps the newest (ids
- * grow: an exec's new mm is seen after the one it replaces). -ENOMEM where it cannot grow. */
-static int note_mm(struct trace_view *tv, __u32 pid, __u64 mm, const char *comm)
-{
-	size_t i;
-
-	if (!pid || !mm)
-		return 0;
-	if (2 * (tv->nr_newest + 1) > tv->cap_newest) {
-		size_t cap = tv->cap_newest ? 2 * tv->cap_newest : 1024, old = tv->cap_newest;
-		typeof(tv->newest) prev = tv->newest;
-
-		tv->newest = calloc(cap, sizeof(*tv->newest));
-		if (!tv->newest) {
-			tv->newest = prev;
-			return -ENOMEM;
-		}
-		tv->cap_newest = cap;
-		for (size_t k = 0; k < old; k++)
-			if (prev[k].pid)
-				tv->newest[newest_slot(tv, prev[k].pid)] = prev[k];
-		free(prev);
-	}
-	i = newest_slot(tv, pid);
-	if (!tv->newest[i].pid) {
-		tv->newest[i].pid = pid;
-		tv->nr_newest++;
-	}
-	if (mm > tv->newest[i].mm || (mm == tv->newest[i].mm && !tv->newest[i].comm[0])) {
-		tv->newest[i].mm = mm;
-		snprintf(tv->newest[i].comm, sizeof(tv->newest[i].comm), "%.*s",
-			 PFNSCOPE_COMM_LEN - 1, comm);
-	}
-	return 0;
-}
-
-/* @pid's newest address space among the rows (0 if none), and a row's comm in it */
-static __u64 newest_mm(const struct trace_view *tv, __u32 pid, const char **comm)
-{
-	size_t i;
-
-	if (!tv->cap_newest)
-		return 0;
-	i = newest_slot(tv, pid);
-	if (!tv->newest[i].pid)
-		return 0;
-	if (comm)
-		*comm = tv->newest[i].comm;
-	return tv->newest[i].mm;
-}
-
-/* A snapshot's process rows with a comm (set when the group leader exited), by pid. */
-static int index_exited(struct trace_view *tv, const struct state_table *t)
-{
-	struct tv_comm *ex;
-	size_t n = 0;
-
-	if (!t->n || t->ksz != sizeof(__u32) || t->vsz < sizeof(struct proc_val))
-		return 0;
-	ex = malloc(t->n * sizeof(*ex));
-	if (!ex)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->n; i++) {
-		const struct proc_val *pv = st_val(t, i);
-
-		if (!pv->comm[0])
-			continue;
-		memcpy(&ex[n].pid, st_key(t, i), sizeof(ex[n].pid));
-		snprintf(ex[n].comm, sizeof(ex[n].comm), "%.*s", (int)sizeof(pv->comm), pv->comm);
-		n++;
-	}
-	sort_n(ex, n, sizeof(*ex), cmp_tv_comm);
-	free(tv->exited);
-	tv->exited = ex;
-	tv->nr_exited = n;
-	return 0;
-}
-
 int trace_view_index(struct trace_view *tv, const struct state *st)
 {
 	const struct state_table *t = &st->t[ST_VMAS];
@@ -209,9 +181,23 @@ int trace_view_index(struct trace_view *tv, const struct state *st)
 	struct tv_chunk *c;
 	int err = 0;
 
-	if (!tv->ses && index_exited(tv, &st->t[ST_PROCS]))
-		return -ENOMEM;
+	/* a replay's process rows: the comm each exited with (bpf/fault.bpf.c task_exit) */
+	for (size_t i = 0; !tv->ses && i < st->t[ST_PROCS].n &&
+	     st->t[ST_PROCS].ksz == sizeof(__u32) &&
+	     st->t[ST_PROCS].vsz >= sizeof(struct proc_val); i++) {
+		const struct proc_val *pv = st_val(&st->t[ST_PROCS], i);
+		struct tv_proc *p;
+		__u32 pid;
 
+		memcpy(&pid, st_key(&st->t[ST_PROCS], i), sizeof(pid));
+		if (!pv->comm[0])
+			continue;
+		p = proc_of(tv, pid, true);
+		if (!p)
+			return -ENOMEM;
+		snprintf(p->exit_comm, sizeof(p->exit_comm), "%.*s", (int)sizeof(p->exit_comm) - 1,
+			 pv->comm);
+	}
 	if (tv->nr_by_id > 2 * t->n + 4096)
 		drop_index(tv);
 	fresh = malloc((t->n + 1) * sizeof(*fresh));	/* the rows of @st the index lacks */
@@ -220,13 +206,6 @@ int trace_view_index(struct trace_view *tv, const struct state *st)
 	for (size_t i = 0; i < t->n; i++) {
 		const struct vma_val *val = st_val(t, i);
 		struct vma_row *v = val->id ? find_id(tv, val->id) : NULL;
-		__u32 tgid;
-
-		memcpy(&tgid, st_key(t, i), sizeof(tgid));	/* vma_key.tgid */
-		if (note_mm(tv, tgid, val->mm, val->comm)) {
-			free(fresh);
-			return -ENOMEM;
-		}
 
 		if (v)
 			update_row(tv, v, st_key(t, i), val);
@@ -250,6 +229,7 @@ int trace_view_index(struct trace_view *tv, const struct state *st)
 		memcpy(&v->key, st_key(t, fresh[c->n]), sizeof(v->key));
 		v->val = *(const struct vma_val *)st_val(t, fresh[c->n]);
 		collect_vma_names(v, tv->ks);
+		err = note_mm(tv, v) ?: err;
 		by[tv->nr_by_id + c->n] = v;
 	}
 	c->next = tv->chunks;
@@ -342,13 +322,11 @@ static bool exited_comm(struct trace_view *tv, __u32 pid, char *comm, size_t n)
 		snprintf(comm, n, "%.*s", (int)sizeof(pv.comm), pv.comm);
 		return true;
 	} else {
-		struct tv_comm key = { .pid = pid }, *c;
+		struct tv_proc *p = proc_of(tv, pid, false);
 
-		c = tv->nr_exited ? bsearch(&key, tv->exited, tv->nr_exited, sizeof(key),
-					    cmp_tv_comm) : NULL;
-		if (!c)
+		if (!p || !p->exit_comm[0])
 			return false;
-		snprintf(comm, n, "%s", c->comm);
+		snprintf(comm, n, "%s", p->exit_comm);
 		return true;
 	}
 }
@@ -684,12 +662,9 @@ void trace_view_free(struct trace_view *tv)
 	tv->nr_held = tv->cap_held = 0;
 	free(tv->by_id);
 	free(tv->seen);
-	free(tv->exited);
-	free(tv->newest);
+	free(tv->procs);
 	tv->by_id = NULL;
 	tv->seen = NULL;
-	tv->exited = NULL;
-	tv->nr_exited = 0;
-	tv->newest = NULL;
-	tv->cap_newest = tv->nr_newest = 0;
+	tv->procs = NULL;
+	tv->cap_procs = tv->nr_procs = 0;
 }

@@ -19,9 +19,12 @@ struct comm_slot {
 
 struct tv_chunk;
 
-struct tv_comm {
+/* What a trace knows of a process beyond /proc (trace_view_index()) */
+struct tv_proc {
 	__u32 pid;
-	char comm[PFNSCOPE_COMM_LEN];
+	__u64 mm;				/* its newest address space among the rows */
+	char comm[PFNSCOPE_COMM_LEN];		/* a row's comm in that address space */
+	char exit_comm[PFNSCOPE_COMM_LEN];	/* a replay's: the name it exited with */
 };
 
 struct trace_view {
@@ -52,13 +55,9 @@ struct trace_view {
 	struct { __u64 vma_id; int rule; } *seen;
 	size_t nr_seen, cap_seen;
 	struct comm_slot comms[TRACE_COMM_SLOTS];
-	/* a replay's comms of exited processes, from its snapshot's process rows, by pid */
-	struct tv_comm *exited;
-	size_t nr_exited;
-	/* the newest address space (mm_val.id) of each pid among the rows, and the comm of a row
-	 * in it: open addressing */
-	struct { __u32 pid; __u64 mm; char comm[PFNSCOPE_COMM_LEN]; } *newest;
-	size_t cap_newest, nr_newest;
+	/* by pid, open addressing */
+	struct tv_proc *procs;
+	size_t cap_procs, nr_procs;
 };
 
 /* Parses "fault,pfn,pin" into a type mask; -1 on an unknown name. */
